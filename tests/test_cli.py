@@ -1,0 +1,85 @@
+"""The command line: one clear error line and exit code 2 for bad input; resumable runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from duplex.cli import main
+from duplex.runner import RunConfig, run_suite
+from tests.simulator.fakes import Beeper
+
+
+def test_unknown_model_is_one_line_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = main(["run", "--scenario", "pause_handling", "--model", "scriptd", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "did you mean 'scripted'" in err and "Traceback" not in err
+
+
+def test_unknown_suite_and_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["run", "--scenario", "pause_handlin", "--out", str(tmp_path / "a")]) == 2
+    assert "did you mean 'pause_handling'" in capsys.readouterr().err
+    assert main(["run", "--scenario", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "b")]) == 2
+    assert "nope.yaml" in capsys.readouterr().err
+
+
+def test_malformed_scenario_file_names_file_item_field(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "mine.yaml"
+    bad.write_text(
+        "suite: mine\nversion: '1'\ndescription: x\ntask: pause_handling\n"
+        "items:\n  - id: a1\n    script:\n      - say: hello there\n      - pause: lots\n"
+    )
+    assert main(["run", "--scenario", str(bad), "--model", "silent", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "mine.yaml" in err and "a1" in err and "pause" in err and err.count("\n") == 1
+
+
+def test_listing_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models"]) == 0
+    assert "oracle" in capsys.readouterr().out
+    assert main(["scenarios"]) == 0
+    assert "pause_handling" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_crashing_model_is_recorded_and_the_suite_goes_on(tmp_path: Path) -> None:
+    result = run_suite(
+        RunConfig(suite="pause_handling", model="beeper", limit=2, out=tmp_path / "r"),
+        model=Beeper(crash_at=3),
+    )
+    assert result.summary["items"]["failed"] == 2
+    assert "RuntimeError: boom" in result.summary["failures"][0]["reason"]
+
+
+@pytest.mark.slow
+def test_interrupted_run_resumes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r"
+    config = RunConfig(suite="pause_handling", model="silent", limit=3, out=out)
+
+    def stop_after_two(outcome, done, total) -> None:  # type: ignore[no-untyped-def]
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(config, on_item=stop_after_two)
+    assert len((out / "results.jsonl").read_text().splitlines()) == 2
+    assert json.loads((out / "summary.json").read_text())["complete"] is False
+    # without --resume the folder is protected
+    args = ["run", "--scenario", "pause_handling", "--model", "silent", "--limit", "3", "--out", str(out)]
+    assert main([*args, "--no-progress"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    # a different model cannot resume it
+    assert main(["run", "--scenario", "pause_handling", "--model", "eager", "--limit", "3",
+                 "--out", str(out), "--resume", "--no-progress"]) == 2
+    assert "cannot resume, model" in capsys.readouterr().err
+    assert main([*args, "--resume", "--no-progress"]) == 0
+    stdout = capsys.readouterr().out
+    assert "TOR" in stdout
+    rows = (out / "results.jsonl").read_text().splitlines()
+    assert len(rows) == 3
+    assert json.loads((out / "summary.json").read_text())["complete"] is True
