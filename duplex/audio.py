@@ -28,7 +28,7 @@ SESSION_RATE = 24000
 
 def seconds_to_samples(seconds: float, rate: int) -> int:
     """Nearest sample index of a time in seconds."""
-    return int(round(seconds * rate))
+    return round(seconds * rate)
 
 
 def samples_to_seconds(n: int, rate: int) -> float:
@@ -59,7 +59,9 @@ def validate(
     Returns the samples as contiguous float32. ``where`` names the file or stream in the error.
     """
     if rate not in SUPPORTED_RATES:
-        raise AudioError(f"{where}: unsupported sample rate {rate} Hz (supported: {SUPPORTED_RATES})")
+        raise AudioError(
+            f"{where}: unsupported sample rate {rate} Hz (supported: {SUPPORTED_RATES})"
+        )
     if x.ndim != 1:
         raise AudioError(f"{where}: expected mono audio, got shape {tuple(x.shape)}")
     bad = ~np.isfinite(x)
@@ -155,7 +157,9 @@ def trim_silence(x: Samples, rate: int, threshold_db: float = -45.0) -> Samples:
     return x[loud[0] * win : (loud[-1] + 1) * win]
 
 
-def read_wav(path: Path | str, *, rate: int | None = None, mono: bool = True) -> tuple[Samples, int]:
+def read_wav(
+    path: Path | str, *, rate: int | None = None, mono: bool = True
+) -> tuple[Samples, int]:
     """Read a wav file as float32 mono, optionally resampled to ``rate``.
 
     Multi-channel files are refused when ``mono`` is set rather than silently downmixed: a stereo

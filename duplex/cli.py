@@ -24,12 +24,15 @@ def command(name: str) -> Callable[[Command], Command]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="duplex-bench", description="Measure how full-duplex speech systems behave in conversation."
+        prog="duplex-bench",
+        description="Measure how full-duplex speech systems behave in conversation.",
     )
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a scenario suite against a model and score it")
-    run.add_argument("--scenario", required=True, help="suite name (see `scenarios`) or a YAML path")
+    run.add_argument(
+        "--scenario", required=True, help="suite name (see `scenarios`) or a YAML path"
+    )
     run.add_argument("--model", default=None, help="model spec (see `models`); default: scripted")
     run.add_argument("--clock", default="auto", choices=("auto", "lockstep", "realtime"))
     run.add_argument("--limit", type=int, default=None, help="only the first N items")
@@ -42,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list model specs")
 
     bench = sub.add_parser("bench", help="timing benchmarks of the harness itself")
-    bench.add_argument("what", choices=("clock",), help="clock: real-time jitter, drift, lock-step speed")
+    bench.add_argument(
+        "what", choices=("clock",), help="clock: real-time jitter, drift, lock-step speed"
+    )
     bench.add_argument("--seconds", type=float, default=60.0)
     bench.add_argument("--repeats", type=int, default=3)
     return p

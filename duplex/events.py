@@ -15,7 +15,7 @@ from duplex.audio import Samples
 
 @dataclass(frozen=True, eq=False)
 class ModelAudio:
-    """The model produced audio (session rate); it plays from ``at`` or where playout has reached."""
+    """The model produced audio (session rate); it plays from ``at`` or where playout is."""
 
     at: int
     samples: Samples
@@ -59,7 +59,11 @@ Event = ModelEvent | UserCueFired
 
 def event_to_json(event: Event, rate: int) -> dict[str, Any]:
     """JSON form for session.json; audio payloads are summarised, they live in the wav files."""
-    out: dict[str, Any] = {"type": type(event).__name__, "at": event.at, "t": round(event.at / rate, 6)}
+    out: dict[str, Any] = {
+        "type": type(event).__name__,
+        "at": event.at,
+        "t": round(event.at / rate, 6),
+    }
     if isinstance(event, ModelAudio):
         out["samples"] = int(event.samples.size)
     elif isinstance(event, ModelText):

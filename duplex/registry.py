@@ -1,7 +1,8 @@
 """A small generic registry: models, scenario suites, speech backends and judges register by name.
 
 Entries may be lazy (``"duplex.models.instruments:make_silent"``) so that an optional dependency is
-imported only when its entry is used. A miss raises :class:`UnknownNameError` with the closest names.
+imported only when its entry is used. A miss raises :class:`UnknownNameError` naming the closest
+names.
 """
 
 from __future__ import annotations

@@ -151,7 +151,9 @@ def _run_item(
     try:
         recording = run_session(model, item, clock, opts)
     except SessionFailed as exc:
-        write_session_folder(store.session_dir(item_id), exc.recording, item, {"failure": exc.reason})
+        write_session_folder(
+            store.session_dir(item_id), exc.recording, item, {"failure": exc.reason}
+        )
         return ItemOutcome(item_id, "failed", {**base, "status": "failed", "reason": exc.reason})
     except DuplexError as exc:
         return ItemOutcome(item_id, "failed", {**base, "status": "failed", "reason": str(exc)})

@@ -12,8 +12,12 @@ from duplex.runner import RunConfig, run_suite
 from tests.simulator.fakes import Beeper
 
 
-def test_unknown_model_is_one_line_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code = main(["run", "--scenario", "pause_handling", "--model", "scriptd", "--out", str(tmp_path / "r")])
+def test_unknown_model_is_one_line_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = main(
+        ["run", "--scenario", "pause_handling", "--model", "scriptd", "--out", str(tmp_path / "r")]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and "did you mean 'scripted'" in err and "Traceback" not in err
@@ -22,7 +26,9 @@ def test_unknown_model_is_one_line_exit_2(capsys: pytest.CaptureFixture[str], tm
 def test_unknown_suite_and_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["run", "--scenario", "pause_handlin", "--out", str(tmp_path / "a")]) == 2
     assert "did you mean 'pause_handling'" in capsys.readouterr().err
-    assert main(["run", "--scenario", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "b")]) == 2
+    assert (
+        main(["run", "--scenario", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "b")]) == 2
+    )
     assert "nope.yaml" in capsys.readouterr().err
 
 
@@ -34,7 +40,10 @@ def test_malformed_scenario_file_names_file_item_field(
         "suite: mine\nversion: '1'\ndescription: x\ntask: pause_handling\n"
         "items:\n  - id: a1\n    script:\n      - say: hello there\n      - pause: lots\n"
     )
-    assert main(["run", "--scenario", str(bad), "--model", "silent", "--out", str(tmp_path / "r")]) == 2
+    assert (
+        main(["run", "--scenario", str(bad), "--model", "silent", "--out", str(tmp_path / "r")])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "mine.yaml" in err and "a1" in err and "pause" in err and err.count("\n") == 1
 
@@ -70,12 +79,38 @@ def test_interrupted_run_resumes(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert len((out / "results.jsonl").read_text().splitlines()) == 2
     assert json.loads((out / "summary.json").read_text())["complete"] is False
     # without --resume the folder is protected
-    args = ["run", "--scenario", "pause_handling", "--model", "silent", "--limit", "3", "--out", str(out)]
+    args = [
+        "run",
+        "--scenario",
+        "pause_handling",
+        "--model",
+        "silent",
+        "--limit",
+        "3",
+        "--out",
+        str(out),
+    ]
     assert main([*args, "--no-progress"]) == 2
     assert "--resume" in capsys.readouterr().err
     # a different model cannot resume it
-    assert main(["run", "--scenario", "pause_handling", "--model", "eager", "--limit", "3",
-                 "--out", str(out), "--resume", "--no-progress"]) == 2
+    assert (
+        main(
+            [
+                "run",
+                "--scenario",
+                "pause_handling",
+                "--model",
+                "eager",
+                "--limit",
+                "3",
+                "--out",
+                str(out),
+                "--resume",
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
     assert "cannot resume, model" in capsys.readouterr().err
     assert main([*args, "--resume", "--no-progress"]) == 0
     stdout = capsys.readouterr().out

@@ -21,7 +21,9 @@ FRAME_S = 0.08
 
 
 def run(model: str, tmp_path: Path, limit: int = LIMIT) -> dict:
-    result = run_suite(RunConfig(suite="pause_handling", model=model, limit=limit, out=tmp_path / "run"))
+    result = run_suite(
+        RunConfig(suite="pause_handling", model=model, limit=limit, out=tmp_path / "run")
+    )
     assert result.summary["items"] == {"planned": limit, "ok": limit, "failed": 0}
     return result.summary["metrics"]
 

@@ -1,0 +1,20 @@
+"""Metrics: pure functions of a Recording and its annotations.
+
+``analyze_output`` runs VAD and ASR on the model channel once; each task's scorer (registered in
+``TASKS``) turns that analysis and the item's annotations into per-item values; ``summarize``
+aggregates them with bootstrap confidence intervals.
+"""
+
+from duplex.metrics.analysis import OutputAnalysis, analyze_output
+from duplex.metrics.stats import bootstrap_ci, summarize
+from duplex.metrics.tasks import TASKS, Headline, Task
+
+__all__ = [
+    "TASKS",
+    "Headline",
+    "OutputAnalysis",
+    "Task",
+    "analyze_output",
+    "bootstrap_ci",
+    "summarize",
+]

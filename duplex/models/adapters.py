@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 from collections.abc import AsyncIterator
 
 from duplex.audio import Samples
@@ -60,7 +61,9 @@ class _LockstepStream(StreamingSession):
                 for text in out.texts:
                     await self._outbox.put(ModelText(at, text))
         except Exception as exc:  # the model's own failure becomes an event, not a crash
-            await self._outbox.put(ModelFailed(self._clock.now_samples(), f"{type(exc).__name__}: {exc}"))
+            await self._outbox.put(
+                ModelFailed(self._clock.now_samples(), f"{type(exc).__name__}: {exc}")
+            )
         finally:
             await self._outbox.put(None)
 
@@ -73,10 +76,8 @@ class _LockstepStream(StreamingSession):
             return
         self._closed = True
         self._worker.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._worker), timeout=5.0)
-        except (asyncio.CancelledError, TimeoutError):
-            pass
         self._outbox.put_nowait(None)
         # Why not wait: a step stuck in native code cannot be interrupted; the thread is left to
         # finish on its own rather than hanging the suite.

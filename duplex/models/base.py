@@ -5,9 +5,9 @@
 * :class:`StreamingModel` - an asynchronous session: send user audio when it is due, receive model
   events whenever they come (websocket servers, realtime APIs). Real-time clock only.
 
-:class:`duplex.models.adapters.LockstepAsStreaming` turns the first into the second, so the real-time
-driver has one interface to talk to. A model object is loaded once per run; a session is opened per
-scenario item.
+The adapter :class:`duplex.models.adapters.LockstepAsStreaming` turns the first into the
+second, so the real-time driver has one interface to talk to. A model object is loaded once per
+run; a session is opened per scenario item.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class StepOutput:
     texts: tuple[str, ...] = ()
 
 
-class Model(ABC):
+class Model(ABC):  # noqa: B024 - abstract through its two subclasses, never used directly
     """A loaded system under test. ``spec`` is the string it was resolved from."""
 
     spec: str = ""

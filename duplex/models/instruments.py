@@ -8,6 +8,9 @@ it will be heard at. That is how ``oracle:latency=0.6`` lands at exactly turn en
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from typing import Any
+
 import numpy as np
 
 from duplex.audio import Samples
@@ -31,7 +34,7 @@ class PlannedSession(LockstepSession):
         return (self.n + 1) * self.frame
 
     def say(self, audio: Samples, at: int) -> int:
-        """Schedule ``audio`` at timeline sample ``at`` (or as soon as possible); returns the start."""
+        """Schedule ``audio`` at timeline sample ``at`` or as soon as possible; return its start."""
         start = max(at, self.heard_from)
         end = start + audio.size
         if end > self._plan.size:
@@ -63,14 +66,19 @@ class PlannedSession(LockstepSession):
 
 
 class InstrumentModel(LockstepModel):
-    """Common shape: parameters parsed once, a session class per model."""
+    """Common shape: parameters parsed once into a frozen dataclass, a session class per model."""
 
-    def __init__(self, spec: ModelSpec, params: dict[str, object]) -> None:
+    def __init__(self, spec: ModelSpec, params: Any) -> None:
         self.spec = spec.text
         self.params = params
 
-    def describe(self) -> dict[str, object]:
-        return {**super().describe(), "params": self.params, "instrument": True}
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "params": asdict(self.params), "instrument": True}
+
+
+@dataclass(frozen=True)
+class NoParams:
+    pass
 
 
 # ----------------------------------------------------------------------------- silent
@@ -83,7 +91,7 @@ class SilentModel(InstrumentModel):
 
 def make_silent(spec: ModelSpec) -> SilentModel:
     SpecArgs(spec, {})
-    return SilentModel(spec, {})
+    return SilentModel(spec, NoParams())
 
 
 # ----------------------------------------------------------------------------- eager
@@ -96,7 +104,7 @@ class _EagerSession(PlannedSession):
 
         self._vad = StreamingVad(info.sample_rate, threshold=vad_threshold)
         self._threshold = vad_threshold
-        self._delay = int(round(delay * info.sample_rate))
+        self._delay = round(delay * info.sample_rate)
         self._started = False
 
     def react(self, frame: Samples) -> None:
@@ -110,16 +118,27 @@ class _EagerSession(PlannedSession):
                 return
 
 
+@dataclass(frozen=True)
+class EagerParams:
+    delay: float
+    vad_threshold: float
+
+
 class EagerModel(InstrumentModel):
+    params: EagerParams
+
     def open(self, info: SessionInfo) -> LockstepSession:
-        return _EagerSession(info, float(self.params["delay"]), float(self.params["vad_threshold"]))
+        return _EagerSession(info, self.params.delay, self.params.vad_threshold)
 
 
 def make_eager(spec: ModelSpec) -> EagerModel:
     a = SpecArgs(spec, {"delay": "s after detected speech", "vad_threshold": "0-1"})
     return EagerModel(
         spec,
-        {"delay": a.float("delay", 0.0, high=60), "vad_threshold": a.float("vad_threshold", 0.5, high=1)},
+        EagerParams(
+            delay=a.float("delay", 0.0, high=60),
+            vad_threshold=a.float("vad_threshold", 0.5, high=1),
+        ),
     )
 
 
@@ -133,16 +152,25 @@ class _OracleSession(PlannedSession):
         reply = utterance(length, rate)
         ann = info.annotations
         if mode == "turn_end":
-            self.say(reply, int(round((ann.turn_end + latency) * rate)))
+            self.say(reply, round((ann.turn_end + latency) * rate))
         elif mode == "pause":
             for pause in ann.pauses:
-                self.say(reply, int(round((pause.start + latency) * rate)))
+                self.say(reply, round((pause.start + latency) * rate))
+
+
+@dataclass(frozen=True)
+class OracleParams:
+    mode: str
+    latency: float
+    length: float
 
 
 class OracleModel(InstrumentModel):
+    params: OracleParams
+
     def open(self, info: SessionInfo) -> LockstepSession:
         p = self.params
-        return _OracleSession(info, str(p["mode"]), float(p["latency"]), float(p["length"]))  # type: ignore[arg-type]
+        return _OracleSession(info, p.mode, p.latency, p.length)
 
 
 def make_oracle(spec: ModelSpec) -> OracleModel:
@@ -156,11 +184,11 @@ def make_oracle(spec: ModelSpec) -> OracleModel:
     )
     return OracleModel(
         spec,
-        {
-            "mode": a.choice("mode", "turn_end", ("turn_end", "pause")),
-            "latency": a.float("latency", 0.6, high=60),
-            "length": a.float("length", 2.0, low=0.05, high=600),
-        },
+        OracleParams(
+            mode=a.choice("mode", "turn_end", ("turn_end", "pause")),
+            latency=a.float("latency", 0.6, high=60),
+            length=a.float("length", 2.0, low=0.05, high=600),
+        ),
     )
 
 
@@ -175,20 +203,20 @@ class _ScriptedSession(PlannedSession):
     ``latency`` (or at once, if that moment has already passed).
     """
 
-    def __init__(self, info: SessionInfo, params: dict[str, object]) -> None:
+    def __init__(self, info: SessionInfo, params: ScriptedParams) -> None:
         super().__init__(info)
         from duplex.speech.vad import StreamingVad
 
         rate = info.sample_rate
         self.rate = rate
-        self._threshold = float(params["vad_threshold"])  # type: ignore[arg-type]
+        self._threshold = params.vad_threshold
         self._vad = StreamingVad(rate, threshold=self._threshold)
-        self._latency = int(round(float(params["latency"]) * rate))  # type: ignore[arg-type]
-        self._silence = int(round(float(params["silence"]) * rate))  # type: ignore[arg-type]
-        self._reply = utterance(float(params["length"]), rate)  # type: ignore[arg-type]
-        self._bc = backchannel(rate) if params["backchannel"] else None
-        self._bc_gap = int(round(float(params["backchannel_gap"]) * rate))  # type: ignore[arg-type]
-        self._barge_in = bool(params["barge_in"])
+        self._latency = round(params.latency * rate)
+        self._silence = round(params.silence * rate)
+        self._reply = utterance(params.length, rate)
+        self._bc = backchannel(rate) if params.backchannel else None
+        self._bc_gap = round(params.backchannel_gap * rate)
+        self._barge_in = params.barge_in
         self._history = np.zeros(0, dtype=np.float32)  # recent input, for edge refinement
         self._history_start = 0
         self._speech_end: int | None = None  # last voiced sample of the current user turn
@@ -254,7 +282,20 @@ class _ScriptedSession(PlannedSession):
         self._speech_end = end
 
 
+@dataclass(frozen=True)
+class ScriptedParams:
+    latency: float
+    silence: float
+    length: float
+    backchannel: bool
+    backchannel_gap: float
+    barge_in: bool
+    vad_threshold: float
+
+
 class ScriptedModel(InstrumentModel):
+    params: ScriptedParams
+
     def open(self, info: SessionInfo) -> LockstepSession:
         return _ScriptedSession(info, self.params)
 
@@ -272,17 +313,15 @@ def make_scripted(spec: ModelSpec) -> ScriptedModel:
             "vad_threshold": "0-1",
         },
     )
-    silence = a.float("silence", 0.5, low=0.05, high=10)
-    latency = a.float("latency", 0.6, high=60)
     return ScriptedModel(
         spec,
-        {
-            "latency": latency,
-            "silence": silence,
-            "length": a.float("length", 2.0, low=0.05, high=600),
-            "backchannel": a.bool("backchannel", False),
-            "backchannel_gap": a.float("backchannel_gap", 4.0, low=0.5, high=600),
-            "barge_in": a.bool("barge_in", False),
-            "vad_threshold": a.float("vad_threshold", 0.5, high=1),
-        },
+        ScriptedParams(
+            latency=a.float("latency", 0.6, high=60),
+            silence=a.float("silence", 0.5, low=0.05, high=10),
+            length=a.float("length", 2.0, low=0.05, high=600),
+            backchannel=a.bool("backchannel", False),
+            backchannel_gap=a.float("backchannel_gap", 4.0, low=0.5, high=600),
+            barge_in=a.bool("barge_in", False),
+            vad_threshold=a.float("vad_threshold", 0.5, high=1),
+        ),
     )

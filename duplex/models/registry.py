@@ -65,14 +65,15 @@ def load_model(text: str) -> Model:
 
 
 class SpecArgs:
-    """Typed access to a spec's arguments; unknown or malformed arguments are errors, not ignored."""
+    """Typed access to a spec's arguments: unknown or malformed ones are errors, not ignored."""
 
     def __init__(self, spec: ModelSpec, allowed: dict[str, str]) -> None:
         unknown = sorted(set(spec.args) - set(allowed))
         if unknown:
             known = ", ".join(f"{k} ({v})" for k, v in allowed.items())
             raise ConfigError(
-                f"model spec {spec.text!r}: unknown argument {unknown[0]!r}; {spec.name} takes {known}"
+                f"model spec {spec.text!r}: unknown argument {unknown[0]!r}; "
+                f"{spec.name} takes {known}"
             )
         self.spec = spec
 

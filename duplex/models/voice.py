@@ -30,7 +30,7 @@ def utterance(seconds: float, rate: int, text: str = REPLY_TEXT) -> Samples:
     The end is faded over 10 ms so that a truncated word does not click.
     """
     speech = _speech(text, rate)
-    n = int(round(seconds * rate))
+    n = round(seconds * rate)
     if n <= 0 or speech.size == 0:
         return np.zeros(max(n, 0), dtype=np.float32)
     gap = np.zeros(int(0.3 * rate), dtype=np.float32)

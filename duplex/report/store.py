@@ -43,10 +43,8 @@ class RunStore:
             previous = self._read_json(run_json)
             for key in IDENTITY_FIELDS:
                 if previous.get("config", {}).get(key) != config["config"].get(key):
-                    raise ResultsError(
-                        f"{run_json}: cannot resume, {key} was "
-                        f"{previous.get('config', {}).get(key)!r}, now {config['config'].get(key)!r}"
-                    )
+                    was, now = previous.get("config", {}).get(key), config["config"].get(key)
+                    raise ResultsError(f"{run_json}: cannot resume, {key} was {was!r}, now {now!r}")
             return self.read_results()
         self.folder.mkdir(parents=True, exist_ok=True)
         self._write_json(run_json, config)
@@ -66,7 +64,9 @@ class RunStore:
             except json.JSONDecodeError as exc:
                 if i == len(lines) - 1:
                     continue
-                raise ResultsError(f"{self.results_path}: line {i + 1} is not JSON ({exc})") from exc
+                raise ResultsError(
+                    f"{self.results_path}: line {i + 1} is not JSON ({exc})"
+                ) from exc
             out[row["item_id"]] = row
         return out
 

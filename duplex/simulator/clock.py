@@ -31,7 +31,7 @@ class Clock(ABC):
     async def sleep_until(self, t: float) -> None: ...
 
     def now_samples(self) -> int:
-        return int(round(self.now() * self.rate))
+        return round(self.now() * self.rate)
 
 
 class RealtimeClock(Clock):
@@ -58,7 +58,7 @@ class RealtimeClock(Clock):
         remaining = t - self.now()
         if remaining > SPIN_MARGIN_S:
             await asyncio.sleep(remaining - SPIN_MARGIN_S)
-        while self.now() < t:
+        while self.now() < t:  # noqa: ASYNC110 - a deliberate sub-millisecond spin, see SPIN_MARGIN_S
             await asyncio.sleep(0)
 
 

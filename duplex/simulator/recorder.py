@@ -30,10 +30,9 @@ class Recorder:
     def add(self, event: ModelEvent | Event) -> None:
         if isinstance(event, ModelAudio):
             self._play(event)
-        elif isinstance(event, ModelAudioCleared):
-            if self.cursor > event.at:
-                self.model[max(event.at, 0) : self.cursor] = 0.0
-                self.cursor = event.at
+        elif isinstance(event, ModelAudioCleared) and self.cursor > event.at:
+            self.model[max(event.at, 0) : self.cursor] = 0.0
+            self.cursor = event.at
         self.events.append(event)
 
     def _play(self, event: ModelAudio) -> None:

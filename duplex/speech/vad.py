@@ -201,7 +201,7 @@ def _merge(spans: list[tuple[int, int]], max_gap: int) -> list[tuple[int, int]]:
     """Join sorted spans separated by less than ``max_gap`` samples (or overlapping)."""
     out: list[tuple[int, int]] = []
     for a, b in spans:
-        if out and a - out[-1][1] < max_gap or out and a <= out[-1][1]:
+        if out and (a - out[-1][1] < max_gap or a <= out[-1][1]):
             out[-1] = (out[-1][0], max(out[-1][1], b))
         else:
             out.append((a, b))

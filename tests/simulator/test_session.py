@@ -46,7 +46,7 @@ def test_lockstep_puts_compute_time_on_the_timeline() -> None:
 
 
 def test_lockstep_crash_is_a_session_failure_with_the_partial_recording() -> None:
-    with pytest.raises(SessionFailed, match="model crashed at .*RuntimeError: boom") as info:
+    with pytest.raises(SessionFailed, match=r"model crashed at .*RuntimeError: boom") as info:
         run_lockstep(Beeper(at_step=0, crash_at=10), item(), SessionOptions(stopwatch=no_compute()))
     rec = info.value.recording
     assert onset(rec.model) == F and rec.model[10 * F] == 0.5 and rec.model[11 * F + 10] == 0

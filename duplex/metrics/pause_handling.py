@@ -1,0 +1,64 @@
+"""Task "pause_handling": the user pauses inside a turn; a good model keeps quiet (TOR lower).
+
+Per item (a recording with annotated pauses):
+
+- ``tor_fdb``: Full-Duplex-Bench's pause TO - their take-over rule over the ASR words of the
+  whole output (:func:`~duplex.metrics.takeover.fdb_takeover`). Averaged over items it is the
+  anchor's "TOR" for synthetic/Candor pause handling; only the ASR differs (named in results).
+  Like the anchor's, it counts a reply after the user's turn as a take-over when the recording
+  runs on past the turn.
+- ``tor_window``: ours - 1 if the model took any pause window
+  (:func:`~duplex.metrics.takeover.windowed_takeover`, VAD activity, defaults: grace 0.3 s,
+  gaps < 0.2 s merged, segments >= 1 s, overlap >= 0.1 s). None without pauses.
+- ``pauses_taken_frac``: the fraction of this item's pauses taken (None without pauses).
+- ``n_pauses``: annotated pauses.
+- ``model_speech_s``: seconds of model speech activity over the whole recording.
+- ``first_onset_s``: first model speech onset (seconds), None when the model never spoke.
+- ``talks_in_pause_s``: seconds of model activity (unmerged) inside the pause windows, grace
+  included; shows how much of the pauses a model talks over, backchannels included.
+"""
+
+from __future__ import annotations
+
+from duplex.metrics.analysis import OutputAnalysis
+from duplex.metrics.takeover import (
+    fdb_takeover,
+    pause_windows,
+    seconds_inside,
+    windowed_takeover,
+)
+from duplex.metrics.tasks import Headline, Task, Value
+from duplex.scenarios.base import Annotations
+from duplex.simulator.recording import Recording
+
+GRACE = 0.3
+
+
+def score(
+    recording: Recording, annotations: Annotations, analysis: OutputAnalysis
+) -> dict[str, Value]:
+    del recording  # everything needed is in the analysis; kept for the common scorer signature
+    activity = analysis.activity
+    pauses = annotations.pauses
+    windowed = windowed_takeover(activity, pauses, grace=GRACE)
+    return {
+        "tor_fdb": fdb_takeover(analysis.transcript.words),
+        "tor_window": windowed.to,
+        "pauses_taken_frac": windowed.fraction,
+        "n_pauses": len(pauses),
+        "model_speech_s": round(sum(s.duration for s in activity), 4),
+        "first_onset_s": activity[0].start if activity else None,
+        "talks_in_pause_s": round(seconds_inside(activity, pause_windows(pauses, GRACE)), 4),
+    }
+
+
+TASK = Task(
+    name="pause_handling",
+    version="1",
+    score=score,
+    headline=(
+        Headline("tor_fdb", "TOR (FDB rule)", "lower"),
+        Headline("tor_window", "TOR (windowed)", "lower"),
+    ),
+    summary="keeps quiet through the user's mid-turn pauses",
+)

@@ -1,0 +1,108 @@
+"""Did the model take the floor? Full-Duplex-Bench's take-over rule and a windowed sharpening.
+
+Two figures, kept side by side:
+
+- :func:`fdb_takeover` is the anchor's rule, on ASR words: no words -> 0; otherwise, with
+  duration = last word end - first word start, TO = 0 if duration < 1 s and there are at most 3
+  words, else 1. The anchor applies it to the *whole* output; other tasks apply it from an event
+  onwards, hence the optional ``[start, end)`` range on word *starts*. Identical to the anchor's
+  definition given the same words; the words differ by ASR (theirs: Parakeet TDT / CrisperWhisper;
+  ours: Whisper tiny.en gated by VAD), which the results name.
+- :func:`windowed_takeover` is ours, on VAD activity: it asks about each annotated pause rather
+  than the whole recording, so a model that waits politely and answers after the user's turn is
+  not counted as interrupting a pause (the anchor's rule counts it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from duplex.scenarios.base import Span
+from duplex.speech.asr import Word
+
+#: The anchor's short-response exemption: shorter than this and at most FDB_MAX_WORDS words.
+FDB_MIN_DURATION = 1.0
+FDB_MAX_WORDS = 3
+
+
+def fdb_takeover(
+    words: Sequence[Word], *, start: float | None = None, end: float | None = None
+) -> int:
+    """Full-Duplex-Bench's TO (0 or 1) over ``words``, optionally only those starting in
+    ``[start, end)`` (seconds)."""
+    ws = [
+        w for w in words
+        if (start is None or w.start >= start) and (end is None or w.start < end)
+    ]
+    if not ws:
+        return 0
+    duration = max(w.end for w in ws) - min(w.start for w in ws)
+    return 0 if duration < FDB_MIN_DURATION and len(ws) <= FDB_MAX_WORDS else 1
+
+
+def merge_gaps(spans: Iterable[Span], max_gap: float) -> list[Span]:
+    """Sorted spans with gaps shorter than ``max_gap`` seconds (and overlaps) joined."""
+    out: list[Span] = []
+    for s in sorted(spans, key=lambda s: s.start):
+        if out and s.start - out[-1].end < max_gap:
+            out[-1] = Span(out[-1].start, max(out[-1].end, s.end))
+        else:
+            out.append(s)
+    return out
+
+
+def overlap(a: Span, b: Span) -> float:
+    return max(0.0, min(a.end, b.end) - max(a.start, b.start))
+
+
+def seconds_inside(activity: Iterable[Span], windows: Iterable[Span]) -> float:
+    """Seconds of ``activity`` inside the union of ``windows`` (overlapping windows count once)."""
+    union = merge_gaps(windows, 0.0)
+    return sum(overlap(a, w) for a in activity for w in union)
+
+
+@dataclass(frozen=True)
+class WindowedTakeover:
+    """Per item: which pauses the model took, TO (any taken) and the fraction taken.
+
+    ``to`` and ``fraction`` are None for an item without pauses (nothing to judge).
+    """
+
+    taken: tuple[bool, ...]
+
+    @property
+    def to(self) -> int | None:
+        return int(any(self.taken)) if self.taken else None
+
+    @property
+    def fraction(self) -> float | None:
+        return sum(self.taken) / len(self.taken) if self.taken else None
+
+
+def pause_windows(pauses: Iterable[Span], grace: float) -> list[Span]:
+    """``[p.start, p.end + grace)``: a reply that starts just as the user resumes still counts."""
+    return [Span(p.start, p.end + grace) for p in pauses]
+
+
+def windowed_takeover(
+    activity: Sequence[Span],
+    pauses: Sequence[Span],
+    *,
+    grace: float = 0.3,
+    merge_gap: float = 0.2,
+    min_segment: float = 1.0,
+    min_overlap: float = 0.1,
+) -> WindowedTakeover:
+    """The model takes a pause if, after joining activity gaps shorter than ``merge_gap``, a
+    segment of at least ``min_segment`` seconds overlaps the pause window by ``min_overlap``.
+
+    Shorter segments are backchannel-like ("mm-hm"), not floor-taking. A segment that began
+    before the pause and runs through it counts: the model is holding the floor over the user's
+    pause. ``min_segment`` mirrors the anchor's 1 s in :func:`fdb_takeover`.
+    """
+    turns = [s for s in merge_gaps(activity, merge_gap) if s.duration >= min_segment]
+    taken = tuple(
+        any(overlap(t, w) >= min_overlap for t in turns) for w in pause_windows(pauses, grace)
+    )
+    return WindowedTakeover(taken)
