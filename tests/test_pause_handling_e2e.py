@@ -13,7 +13,9 @@ from duplex.metrics import TASKS, analyze_output
 from duplex.models.registry import load_model
 from duplex.runner import RunConfig, run_suite
 from duplex.scenarios import load_suite
+from duplex.scenarios.base import Annotations, ScenarioItem, SpeechSpan
 from duplex.simulator.session import SessionOptions, no_compute, run_lockstep, run_realtime
+from tests.speech.speechdata import RATE, place, say
 
 pytestmark = pytest.mark.slow
 LIMIT = 3
@@ -66,14 +68,32 @@ def test_oracle_latency_is_measured_within_20ms(latency: float) -> None:
     assert abs(onset - item.annotations.turn_end - latency) < 0.02
 
 
-def test_scripted_answers_600ms_after_the_user_stops_within_a_frame() -> None:
+def _one_sentence_item() -> ScenarioItem:
+    """A single unbroken user sentence from 0.5 s, then silence: its turn end is exact."""
+    speech = say("Could you tell me what the weather will be like tomorrow in Paris?")
+    audio = place([(0.5, speech)], 0.5 + speech.size / RATE + 3.0)
+    end = 0.5 + speech.size / RATE
+    ann = Annotations(speech=(SpeechSpan(0.5, end, "weather question"),))
+    return ScenarioItem("t", "1", "one", audio, RATE, ann, "h")
+
+
+@pytest.mark.parametrize("latency", [0.6, 1.0])
+def test_scripted_answers_latency_after_the_user_stops_within_a_frame(latency: float) -> None:
+    item = _one_sentence_item()
+    model = load_model(f"scripted:latency={latency},silence=0.4,length=1.5")
+    rec = run_lockstep(model, item, SessionOptions())
+    onset = analyze_output(rec, asr=None).activity[0].start
+    assert abs(onset - item.annotations.turn_end - latency) < FRAME_S
+
+
+def test_scripted_with_long_silence_waits_through_every_pause() -> None:
     item = _first_item()
-    # silence longer than any pause of the suite, so it waits for the end of the turn
     model = load_model("scripted:latency=0.6,silence=2.5,length=2")
     rec = run_lockstep(model, item, SessionOptions(stopwatch=no_compute()))
     scores = TASKS.get("pause_handling").score(rec, item.annotations, analyze_output(rec, asr=None))
     assert scores["tor_window"] == 0
-    assert abs(scores["first_onset_s"] - item.annotations.turn_end - 0.6) < FRAME_S
+    # it decides only after 2.5 s of silence, and then answers at once
+    assert abs(scores["first_onset_s"] - item.annotations.turn_end - 2.5) < FRAME_S
 
 
 def test_lockstep_and_realtime_recordings_agree_within_one_frame() -> None:

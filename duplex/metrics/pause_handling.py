@@ -9,7 +9,7 @@ Per item (a recording with annotated pauses):
   runs on past the turn.
 - ``tor_window``: ours - 1 if the model took any pause window
   (:func:`~duplex.metrics.takeover.windowed_takeover`, VAD activity, defaults: grace 0.3 s,
-  gaps < 0.2 s merged, segments >= 1 s, overlap >= 0.1 s). None without pauses.
+  gaps < 0.5 s merged, segments >= 1 s, overlap >= 0.1 s). None without pauses.
 - ``pauses_taken_frac``: the fraction of this item's pauses taken (None without pauses).
 - ``n_pauses``: annotated pauses.
 - ``model_speech_s``: seconds of model speech activity over the whole recording.
@@ -56,9 +56,9 @@ TASK = Task(
     name="pause_handling",
     version="1",
     score=score,
-    headline=(
+    headline=[
         Headline("tor_fdb", "TOR (FDB rule)", "lower"),
         Headline("tor_window", "TOR (windowed)", "lower"),
-    ),
+    ],
     summary="keeps quiet through the user's mid-turn pauses",
 )

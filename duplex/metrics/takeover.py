@@ -21,6 +21,11 @@ from dataclasses import dataclass
 from duplex.scenarios.base import Span
 from duplex.speech.asr import Word
 
+#: Activity gaps shorter than this are joined before judging segment length. Full-Duplex-Bench
+#: v1.5 merges the model's VAD gaps below 0.5 s; 0.2 s proved too short: a comma pause in fluent
+#: speech lasts 0.3-0.35 s (measured on our TTS), and splitting a 1.5 s reply into 0.3 s + 0.9 s
+#: pieces would hide a plain take-over.
+MERGE_GAP = 0.5
 #: The anchor's short-response exemption: shorter than this and at most FDB_MAX_WORDS words.
 FDB_MIN_DURATION = 1.0
 FDB_MAX_WORDS = 3
@@ -32,8 +37,7 @@ def fdb_takeover(
     """Full-Duplex-Bench's TO (0 or 1) over ``words``, optionally only those starting in
     ``[start, end)`` (seconds)."""
     ws = [
-        w for w in words
-        if (start is None or w.start >= start) and (end is None or w.start < end)
+        w for w in words if (start is None or w.start >= start) and (end is None or w.start < end)
     ]
     if not ws:
         return 0
@@ -90,7 +94,7 @@ def windowed_takeover(
     pauses: Sequence[Span],
     *,
     grace: float = 0.3,
-    merge_gap: float = 0.2,
+    merge_gap: float = MERGE_GAP,
     min_segment: float = 1.0,
     min_overlap: float = 0.1,
 ) -> WindowedTakeover:

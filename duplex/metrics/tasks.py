@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
+from duplex.errors import ConfigError
 from duplex.registry import Registry
 
 if TYPE_CHECKING:
@@ -33,13 +34,22 @@ class Headline(NamedTuple):
 @dataclass(frozen=True)
 class Task:
     """``version`` changes whenever a scorer's definition changes, so stored results from
-    different definitions are never compared."""
+    different definitions are never compared. ``headline`` lists ``(metric key, label,
+    direction)`` triples (build them with :class:`Headline` for readability)."""
 
     name: str
     version: str
     score: Scorer
-    headline: tuple[Headline, ...]
+    headline: list[tuple[str, str, str]]
     summary: str = ""
+
+    def __post_init__(self) -> None:
+        for key, _label, direction in self.headline:
+            if direction not in ("lower", "higher"):
+                raise ConfigError(
+                    f"task {self.name}: headline {key!r} direction must be 'lower' or 'higher', "
+                    f"got {direction!r}"
+                )
 
 
 TASKS: Registry[Task] = Registry("task")

@@ -71,8 +71,12 @@ class Transcript:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Transcript:
         words = tuple(
-            Word(float(c["timestamp"][0]), float(c["timestamp"][1]), str(c["text"]),
-                 float(c.get("probability", 1.0)))
+            Word(
+                float(c["timestamp"][0]),
+                float(c["timestamp"][1]),
+                str(c["text"]),
+                float(c.get("probability", 1.0)),
+            )
             for c in d.get("chunks", [])
         )
         return cls(str(d.get("text", "")), words)
@@ -85,6 +89,7 @@ class TranscribeFn(Protocol):
     def __call__(
         self, samples: Samples, rate: int, *, speech: Sequence[Span] | None = None
     ) -> Transcript: ...
+
 
 _lock = threading.Lock()
 _model: Any = None
@@ -127,8 +132,9 @@ def transcribe(samples: Samples, rate: int, *, speech: Sequence[Span] | None = N
     words: list[Word] = []
     for seg in segments:
         for w in seg.words or ():
-            word = _snap(Word(float(w.start), float(w.end), w.word.strip(), float(w.probability)),
-                         speech)
+            word = _snap(
+                Word(float(w.start), float(w.end), w.word.strip(), float(w.probability)), speech
+            )
             if word is not None and word.text:
                 words.append(word)
     return Transcript(" ".join(w.text for w in words), tuple(words))

