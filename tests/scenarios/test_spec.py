@@ -110,7 +110,7 @@ BAD_CASES = [
     (GOOD.replace("lead_in: 0.25", "lead_in: -1"), "bad.yaml: defaults.lead_in: -1 is out of"),
     (GOOD.replace("tail: 1.0", "tail: 1.0, speed: 2"), "bad.yaml: defaults.speed: unknown field"),
     ("- just\n- a list\n", "bad.yaml: expected a mapping, got ['just', 'a list']"),
-    (GOOD + "suite: again\n", "bad.yaml: invalid YAML at line 19: duplicate key 'suite'"),
+    (GOOD + "suite: again\n", "bad.yaml: invalid YAML at line 16: duplicate key 'suite'"),
     ("suite: [unclosed\n", "bad.yaml: invalid YAML at line 2"),
 ]
 
