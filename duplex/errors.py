@@ -41,3 +41,7 @@ class BackendError(DuplexError):
 
 class ResultsError(DuplexError):
     """A run folder cannot be written, read or resumed."""
+
+
+class ProtocolError(ModelError):
+    """A peer sent bytes or JSON that its wire protocol does not allow (garbage, wrong order)."""

@@ -98,6 +98,7 @@ def store(spec_hash: str, entry: Entry) -> None:
             np.savez(f, audio=entry.audio.astype("<f4"), header=header_bytes)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; a cache may be shared read-only
         os.replace(tmp, folder / f"{spec_hash}.npz")
         tmp = None
     except OSError as exc:

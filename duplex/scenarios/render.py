@@ -68,7 +68,9 @@ def layout(item: ItemSpec, defaults: Defaults, where: str) -> tuple[Samples, Ann
             pauses.append(Span(gap_start / SESSION_RATE, cursor / SESSION_RATE))
             gap_start = None
         placed.append(Placed(x, cursor))
-        speech.append(SpeechSpan(cursor / SESSION_RATE, (cursor + x.size) / SESSION_RATE, step.text))
+        speech.append(
+            SpeechSpan(cursor / SESSION_RATE, (cursor + x.size) / SESSION_RATE, step.text)
+        )
         cursor += x.size
     total = cursor + audio.seconds_to_samples(defaults.tail, SESSION_RATE)
     return audio.mix(placed, length=total), Annotations(speech=tuple(speech), pauses=tuple(pauses))

