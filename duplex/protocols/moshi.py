@@ -144,7 +144,7 @@ def decode(data: bytes) -> Message:
     if kind == Kind.TEXT:
         return Text(_utf8(payload, "text"))
     if kind == Kind.CONTROL:
-        if len(payload) != 1 or payload[0] not in iter(Control):
+        if len(payload) != 1 or payload[0] > max(Control):
             raise ProtocolError(f"control payload {payload[:8]!r}; expected one byte 0-3")
         return ControlMessage(Control(payload[0]))
     if kind == Kind.METADATA:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from duplex.audio import Samples
+from duplex.audio import SESSION_RATE, Samples
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,28 @@ class Annotations:
 
 
 @dataclass(frozen=True, eq=False)
+class Cue:
+    """A user utterance whose start depends on what the model does (a reactive cue).
+
+    It starts ``after_model_onset`` seconds after the model is first heard speaking at or after
+    ``armed_at``; if the model has not spoken by ``fallback_at``, it starts then. The simulator
+    decides this while streaming, from the model audio already placed on the timeline, and records
+    what it did in the session's resolved annotations (``extra["cues"]``).
+    """
+
+    name: str  # e.g. "interrupt"
+    text: str
+    audio: Samples  # trimmed speech at the item's sample rate
+    after_model_onset: float
+    armed_at: float
+    fallback_at: float
+
+    @property
+    def duration(self) -> float:
+        return self.audio.size / SESSION_RATE
+
+
+@dataclass(frozen=True, eq=False)
 class ScenarioItem:
     """One rendered item of a suite, ready to stream."""
 
@@ -82,6 +104,7 @@ class ScenarioItem:
     annotations: Annotations
     spec_hash: str  # content hash of the item spec and renderer settings (the cache key)
     provenance: dict[str, Any] = field(default_factory=dict)  # voice, rate, seed, TTS backend...
+    cues: tuple[Cue, ...] = ()  # reactive user utterances, placed during the session
 
     @property
     def duration(self) -> float:

@@ -1,7 +1,8 @@
 """On-disk cache of rendered scenario items, keyed by the item's content hash.
 
-One ``<spec_hash>.npz`` per item holds the audio and a JSON header (rate, annotations,
-provenance, and a sha256 of the audio). Entries are written to a temporary file and renamed into
+One ``<spec_hash>.npz`` per item holds the audio, the audio of each reactive cue (``cue0``,
+``cue1``, ...) and a JSON header (rate, annotations, provenance, the cues' timing and text, and a
+sha256 of every audio array). Entries are written to a temporary file and renamed into
 place, so a reader never sees half a file; an entry that fails any check is treated as absent and
 re-rendered, never trusted.
 """
@@ -21,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from duplex.audio import Samples
-from duplex.scenarios.base import Annotations
+from duplex.scenarios.base import Annotations, Cue
 
 CACHE_ENV = "DUPLEX_BENCH_CACHE"
-_FORMAT = 1
+_FORMAT = 2  # 2: cues
 
 _log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Entry:
     sample_rate: int
     annotations: Annotations
     provenance: dict[str, Any]
+    cues: tuple[Cue, ...] = ()
 
 
 def _audio_digest(x: Samples) -> str:
@@ -60,17 +62,37 @@ def load(spec_hash: str) -> Entry | None:
         with np.load(path, allow_pickle=False) as data:
             header = json.loads(bytes(data["header"]).decode("utf-8"))
             audio = np.asarray(data["audio"], dtype=np.float32)
+            cue_headers = list(header.get("cues", []))
+            cue_audio = [
+                np.asarray(data[f"cue{i}"], dtype=np.float32) for i in range(len(cue_headers))
+            ]
         if (
             header.get("format") != _FORMAT
             or header.get("spec_hash") != spec_hash
             or header.get("audio_sha256") != _audio_digest(audio)
+            or any(
+                c.get("audio_sha256") != _audio_digest(x)
+                for c, x in zip(cue_headers, cue_audio, strict=True)
+            )
         ):
             raise ValueError("header does not match the content")
+        cues = tuple(
+            Cue(
+                name=str(c["name"]),
+                text=str(c["text"]),
+                audio=x,
+                after_model_onset=float(c["after_model_onset"]),
+                armed_at=float(c["armed_at"]),
+                fallback_at=float(c["fallback_at"]),
+            )
+            for c, x in zip(cue_headers, cue_audio, strict=True)
+        )
         return Entry(
             audio=audio,
             sample_rate=int(header["sample_rate"]),
             annotations=Annotations.from_json(header["annotations"]),
             provenance=dict(header["provenance"]),
+            cues=cues,
         )
     # A damaged file can fail in many layers (zip, npy, json, our checks); all mean "re-render".
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
@@ -88,14 +110,27 @@ def store(spec_hash: str, entry: Entry) -> None:
         "audio_sha256": _audio_digest(entry.audio),
         "annotations": entry.annotations.to_json(),
         "provenance": entry.provenance,
+        "cues": [
+            {
+                "name": cue.name,
+                "text": cue.text,
+                "after_model_onset": cue.after_model_onset,
+                "armed_at": cue.armed_at,
+                "fallback_at": cue.fallback_at,
+                "audio_sha256": _audio_digest(cue.audio),
+            }
+            for cue in entry.cues
+        ],
     }
     header_bytes = np.frombuffer(json.dumps(header, sort_keys=True).encode("utf-8"), np.uint8)
+    arrays: dict[str, Any] = {"audio": entry.audio.astype("<f4"), "header": header_bytes}
+    arrays.update({f"cue{i}": cue.audio.astype("<f4") for i, cue in enumerate(entry.cues)})
     tmp: str | None = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{spec_hash[:16]}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, audio=entry.audio.astype("<f4"), header=header_bytes)
+            np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes files private; a cache may be shared read-only

@@ -8,6 +8,18 @@ Each ``say`` is synthesised, trimmed to its voiced edges and resampled to the se
 ``pause`` is exactly ``round(seconds * SESSION_RATE)`` samples. Annotation times are those sample
 indices divided by the rate, so ``round(t * SESSION_RATE)`` gives the sample back exactly, and
 every pause span is precisely the gap between the speech spans around it.
+
+Items with an ``interrupt`` (task ``user_interruption``) get one reactive :class:`Cue`: its audio
+(the interrupting utterance, same voice and rate, trimmed) is not mixed into the item audio; the
+simulator places it while streaming. The cue is armed at the end of the context turn
+(``armed_at`` = ``turn_end``) and falls back to ``fallback_at`` = ``turn_end + fallback_after``.
+The latest it can start is just under ``fallback_at + after_model_onset`` (the model starts
+speaking just before the fallback), so the item audio runs to
+``fallback_at + after_model_onset + cue duration + tail``: whatever the model does, at least
+``tail`` seconds of silence follow the interruption.
+
+Items of task ``backchannel`` get a reference of where a listener would backchannel in
+``Annotations.extra["backchannel_reference"]`` (:func:`backchannel_reference`).
 """
 
 from __future__ import annotations
@@ -20,39 +32,108 @@ from duplex import audio
 from duplex.audio import SESSION_RATE, Placed, Samples
 from duplex.errors import ScenarioError
 from duplex.scenarios import cache
-from duplex.scenarios.base import Annotations, ScenarioItem, Span, SpeechSpan
+from duplex.scenarios.base import Annotations, Cue, ScenarioItem, Span, SpeechSpan
 from duplex.scenarios.spec import Defaults, ItemSpec, Pause, SuiteSpec
 from duplex.speech import tts
 
 #: Bump when the layout or processing changes, so that old cache entries stop matching.
-RENDERER_VERSION = "1"
+#: 2: reactive cues (interrupt), backchannel reference, task in the hash.
+RENDERER_VERSION = "2"
+
+#: Tasks whose annotations carry a backchannel reference.
+BACKCHANNEL_TASKS = frozenset({"backchannel"})
+
+# --- backchannel reference (documented in docs/DESIGN.md, "Backchannel reference") ---
+#: Pauses shorter than this are not backchannel opportunities (too short to respond in).
+BACKCHANNEL_MIN_PAUSE = 0.2
+#: The pause factor grows linearly from its floor at BACKCHANNEL_MIN_PAUSE to 1 at this length.
+BACKCHANNEL_FULL_PAUSE = 0.8
+BACKCHANNEL_PAUSE_FLOOR = 0.5
+#: Boundary factor by how the speech before the pause ends.
+BOUNDARY_WEIGHTS = {"sentence": 1.0, "clause": 0.6, "none": 0.3}
+_SENTENCE_END = (".", "?", "!")
+_CLAUSE_END = (",", ";", ":", "-", "\u2013", "\u2014")
+_CLOSING = "\"')\u201d\u2019"
 
 
-def spec_hash(item: ItemSpec, defaults: Defaults, tts_provenance: dict[str, Any]) -> str:
-    """sha256 of everything that determines the rendered audio and annotations."""
+def boundary(text: str) -> str:
+    """How a stretch of speech ends: "sentence" (. ? !), "clause" (, ; : dash) or "none"."""
+    end = text.rstrip().rstrip(_CLOSING)
+    if end.endswith(("...", "\u2026")):
+        return "clause"  # a trailing-off ellipsis holds the floor: not a finished sentence
+    if end.endswith(_SENTENCE_END):
+        return "sentence"
+    if end.endswith(_CLAUSE_END):
+        return "clause"
+    return "none"
+
+
+def backchannel_weight(pause: float, kind: str) -> float:
+    """Relative weight of a backchannel opportunity at a pause of ``pause`` s after a ``kind``
+    boundary: ``BOUNDARY_WEIGHTS[kind] * pause factor``, the pause factor rising linearly from
+    0.5 at 0.2 s to 1.0 at 0.8 s and flat beyond; 0 for pauses under 0.2 s.
+
+    Why: listeners place backchannels in the speaker's pauses at the ends of units (the
+    transition points of conversation analysis), more often at complete sentences than at
+    clause-internal boundaries, and the more room a pause leaves, the likelier a response fits
+    into it. Past about 0.8 s any listener has had time to react, so longer silence adds
+    nothing (it starts to invite a full turn instead). Under 0.2 s there is no time to respond
+    without overlapping the next words. Weights are relative; the metrics normalise them.
+    """
+    if pause < BACKCHANNEL_MIN_PAUSE:
+        return 0.0
+    span = BACKCHANNEL_FULL_PAUSE - BACKCHANNEL_MIN_PAUSE
+    rise = min(1.0, (pause - BACKCHANNEL_MIN_PAUSE) / span)
+    factor = BACKCHANNEL_PAUSE_FLOOR + (1.0 - BACKCHANNEL_PAUSE_FLOOR) * rise
+    return round(BOUNDARY_WEIGHTS[kind] * factor, 6)
+
+
+def backchannel_reference(annotations: Annotations) -> list[dict[str, float]]:
+    """Reference backchannel points ``[{"t": s, "weight": w}, ...]`` from a rendered timeline.
+
+    One point per internal pause of at least 0.2 s, at the pause start (the speech offset), with
+    :func:`backchannel_weight` of the pause length and of how the speech before it ends. The end
+    of the turn is not a point: the silence after it is a turn transition, not a backchannel
+    slot.
+    """
+    points: list[dict[str, float]] = []
+    for before, gap in zip(annotations.speech, annotations.pauses, strict=False):
+        # Each pause follows the speech span of the same index (render layout).
+        weight = backchannel_weight(gap.duration, boundary(before.text))
+        if weight > 0.0:
+            points.append({"t": gap.start, "weight": weight})
+    return points
+
+
+def spec_hash(item: ItemSpec, defaults: Defaults, tts_provenance: dict[str, Any], task: str) -> str:
+    """sha256 of everything that determines the rendered audio, cues and annotations."""
     canonical = {
         "item": item.to_json(),
         "defaults": {"lead_in": defaults.lead_in, "tail": defaults.tail},
+        "task": task,  # selects task-specific annotations (the backchannel reference)
         "renderer": RENDERER_VERSION,
         "session_rate": SESSION_RATE,
         "tts": tts_provenance,
     }
-    # Voice, rate and seed are resolved into the item already; the other defaults only matter
-    # through lead_in and tail, so changing an unused default does not invalidate the cache.
+    # Voice, rate, seed and interrupt timing are resolved into the item already; the other
+    # defaults only matter through lead_in and tail, so changing an unused default does not
+    # invalidate the cache.
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _speech(item: ItemSpec, index: int, text: str, where: str) -> Samples:
+def _speech(item: ItemSpec, text: str, where: str, field: str) -> Samples:
     x, rate = tts.synthesize(text, voice=item.voice, length_scale=item.rate, seed=item.seed)
     voiced = audio.trim_silence(x, rate)
     if voiced.size == 0:
-        raise ScenarioError(f"{where}: script[{index}].say: the TTS produced no audible speech")
+        raise ScenarioError(f"{where}: {field}: the TTS produced no audible speech")
     return audio.resample(voiced, rate, SESSION_RATE)
 
 
-def layout(item: ItemSpec, defaults: Defaults, where: str) -> tuple[Samples, Annotations]:
-    """Synthesise and place every step; returns the item audio and its annotations."""
+def _place_script(
+    item: ItemSpec, defaults: Defaults, where: str
+) -> tuple[list[Placed], Annotations, int]:
+    """Synthesise and place the script; returns the placed speech, annotations, end sample."""
     placed: list[Placed] = []
     speech: list[SpeechSpan] = []
     pauses: list[Span] = []
@@ -63,7 +144,7 @@ def layout(item: ItemSpec, defaults: Defaults, where: str) -> tuple[Samples, Ann
             gap_start = cursor
             cursor += audio.seconds_to_samples(step.seconds, SESSION_RATE)
             continue
-        x = _speech(item, index, step.text, where)
+        x = _speech(item, step.text, where, f"script[{index}].say")
         if gap_start is not None:
             pauses.append(Span(gap_start / SESSION_RATE, cursor / SESSION_RATE))
             gap_start = None
@@ -72,18 +153,56 @@ def layout(item: ItemSpec, defaults: Defaults, where: str) -> tuple[Samples, Ann
             SpeechSpan(cursor / SESSION_RATE, (cursor + x.size) / SESSION_RATE, step.text)
         )
         cursor += x.size
-    total = cursor + audio.seconds_to_samples(defaults.tail, SESSION_RATE)
-    return audio.mix(placed, length=total), Annotations(speech=tuple(speech), pauses=tuple(pauses))
+    return placed, Annotations(speech=tuple(speech), pauses=tuple(pauses)), cursor
+
+
+def layout(
+    item: ItemSpec, defaults: Defaults, task: str, where: str
+) -> tuple[Samples, Annotations, tuple[Cue, ...]]:
+    """The item audio, annotations (with task-specific extras) and reactive cues."""
+    placed, annotations, end = _place_script(item, defaults, where)
+    tail = audio.seconds_to_samples(defaults.tail, SESSION_RATE)
+    extra: dict[str, Any] = {}
+    cues: tuple[Cue, ...] = ()
+    total = end + tail
+    if item.interrupt is not None:
+        spec = item.interrupt
+        cue_audio = _speech(item, spec.text, where, "interrupt.say")
+        fallback = end + audio.seconds_to_samples(spec.fallback_after, SESSION_RATE)
+        latest_start = fallback + audio.seconds_to_samples(spec.after_model_onset, SESSION_RATE)
+        total = latest_start + cue_audio.size + tail
+        cue = Cue(
+            name="interrupt",
+            text=spec.text,
+            audio=cue_audio,
+            after_model_onset=spec.after_model_onset,
+            armed_at=end / SESSION_RATE,
+            fallback_at=fallback / SESSION_RATE,
+        )
+        cues = (cue,)
+        extra["interrupt"] = {
+            "text": spec.text,
+            "context": annotations.text,
+            "after_model_onset": cue.after_model_onset,
+            "armed_at": cue.armed_at,
+            "fallback_at": cue.fallback_at,
+            "duration": cue.duration,
+        }
+    if task in BACKCHANNEL_TASKS:
+        extra["backchannel_reference"] = backchannel_reference(annotations)
+    if extra:
+        annotations = Annotations(annotations.speech, annotations.pauses, extra)
+    return audio.mix(placed, length=total), annotations, cues
 
 
 def render_item(suite: SuiteSpec, item: ItemSpec, *, use_cache: bool = True) -> ScenarioItem:
     """Render one item, from the cache when a valid entry exists."""
     provenance_tts = tts.tts_provenance()
-    key = spec_hash(item, suite.defaults, provenance_tts)
+    key = spec_hash(item, suite.defaults, provenance_tts, suite.task)
     entry = cache.load(key) if use_cache else None
     if entry is None:
         where = f"{suite.path.name}: item {item.id!r}"
-        samples, annotations = layout(item, suite.defaults, where)
+        samples, annotations, cues = layout(item, suite.defaults, suite.task, where)
         provenance = {
             "voice": item.voice,
             "rate": item.rate,
@@ -93,7 +212,7 @@ def render_item(suite: SuiteSpec, item: ItemSpec, *, use_cache: bool = True) -> 
             "renderer_version": RENDERER_VERSION,
             "tts": provenance_tts,
         }
-        entry = cache.Entry(samples, SESSION_RATE, annotations, provenance)
+        entry = cache.Entry(samples, SESSION_RATE, annotations, provenance, cues)
         if use_cache:
             cache.store(key, entry)
     return ScenarioItem(
@@ -105,4 +224,5 @@ def render_item(suite: SuiteSpec, item: ItemSpec, *, use_cache: bool = True) -> 
         annotations=entry.annotations,
         spec_hash=key,
         provenance=entry.provenance,
+        cues=entry.cues,
     )

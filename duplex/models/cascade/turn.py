@@ -1,0 +1,77 @@
+"""End-of-turn judgement from the partial transcript of the user's turn.
+
+A silence timer alone answers every hesitation ("I was thinking that we could ... go to the
+beach"). Whisper is no help on its own: it closes almost every fragment with a full stop ("I was
+thinking that we could."), so punctuation is only trusted together with the last word. The rule:
+
+* no words -> not a turn (noise, a cough);
+* an ellipsis or a trailing comma/dash -> incomplete;
+* the last word is a function word that cannot end an English sentence (conjunctions, articles,
+  prepositions, modals and auxiliaries, subject pronouns, possessives) or a filler ("um", "so",
+  "like") -> incomplete;
+* otherwise complete.
+
+An incomplete turn is still taken after a longer silence (``CascadeParams.max_silence``): people
+do trail off.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_CONJUNCTIONS = "and or but so because since although though if unless until while whereas than"
+_ARTICLES = "a an the this that these those my your his her its our their some any every no"
+_PREPOSITIONS = (
+    "to of in on at for with from by about into onto over under between through during "
+    "before after towards toward without within across near like as"
+)
+_AUXILIARIES = (
+    "is are was were be been being am do does did have has had can could will would shall "
+    "should may might must need i'm you're we're they're it's he's she's i've we've i'd i'll "
+    "we'll let's gonna wanna"
+)
+_PRONOUNS = "i we you they he she it who which what where when how why whether there"
+_FILLERS = "um uh er erm hmm mm like well so basically actually just maybe also then"
+
+INCOMPLETE_LAST_WORDS = frozenset(
+    " ".join((_CONJUNCTIONS, _ARTICLES, _PREPOSITIONS, _AUXILIARIES, _PRONOUNS, _FILLERS)).split()
+)
+BACKCHANNEL_WORDS = frozenset(
+    "yeah yes yep yup ok okay mm mhm mm-hmm mm-hm uh-huh hmm right sure alright aha ah oh "  # noqa: SIM905
+    "wow really cool great nice true exactly i see".split()
+)
+
+_WORD = re.compile(r"[a-z][a-z'\-]*")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of a transcript, punctuation removed."""
+    return _WORD.findall(text.lower())
+
+
+@dataclass(frozen=True)
+class TurnJudgement:
+    complete: bool
+    reason: str
+
+
+def judge(text: str) -> TurnJudgement:
+    """Whether ``text``, the transcript of the user's turn so far, reads as a finished turn."""
+    stripped = text.strip()
+    ws = words(stripped)
+    if not ws:
+        return TurnJudgement(False, "no words")
+    if stripped.endswith(("...", "…", ",", "-", "—")):
+        return TurnJudgement(False, "trailing ellipsis or comma")
+    if ws[-1] in INCOMPLETE_LAST_WORDS:
+        return TurnJudgement(False, f"ends on {ws[-1]!r}")
+    return TurnJudgement(True, "ends on a content word")
+
+
+def is_backchannel(text: str) -> bool:
+    """True for an empty transcript (a cough, a breath) or one made only of backchannel words."""
+    ws = words(text)
+    if len(ws) > 3:
+        return False
+    return all(w in BACKCHANNEL_WORDS for w in ws)
