@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup run test test-fast lint bench clean
+.PHONY: setup run test test-fast lint bench clean moshi-venv
 
 setup: $(VENV)/.installed
 
@@ -25,7 +25,12 @@ lint: setup
 	$(BIN)/ruff check duplex tests
 	$(BIN)/mypy
 
-test: lint
+# The genuine Moshi server for the conformance tests, in its own venv (it pins numpy<2.3):
+# about 70 s once, then reused; tests/support/moshi_env.py holds the recipe.
+moshi-venv: setup
+	$(PY) -m tests.support.moshi_env
+
+test: lint moshi-venv
 	$(PY) -m pytest -q
 
 test-fast: lint
@@ -35,4 +40,4 @@ bench: setup
 	$(BIN)/duplex-bench bench clock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-moshi .pytest_cache .mypy_cache .ruff_cache

@@ -35,7 +35,7 @@ def write_session_folder(
         "spec_hash": item.spec_hash,
         "sample_rate": rate,
         "samples": int(recording.user.size),
-        "annotations": item.annotations.to_json(),
+        "annotations": (recording.annotations or item.annotations).to_json(),
         "scenario_provenance": item.provenance,
         "timings": recording.timings,
         "events": [

@@ -1,0 +1,77 @@
+"""The runner: concurrency, retries, failures recorded, results comparable across clocks."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from duplex.errors import ConfigError
+from duplex.models.base import LockstepSession, SessionInfo
+from duplex.runner import RunConfig, run_suite
+from tests.simulator.fakes import Beeper, _Beeper
+
+pytestmark = pytest.mark.slow
+
+
+class FlakyOnce(Beeper):
+    """Crashes in its first session only, like a server that restarts once."""
+
+    def __init__(self) -> None:
+        super().__init__(at_step=1000)
+        self.sessions = 0
+
+    def open(self, info: SessionInfo) -> LockstepSession:
+        self.sessions += 1
+        return _Beeper(info, 1000, crash_at=2 if self.sessions == 1 else None)
+
+
+def test_retry_turns_a_transient_failure_into_a_result(tmp_path: Path) -> None:
+    config = RunConfig(
+        suite="pause_handling", model="flaky", limit=2, out=tmp_path / "r", retries=1
+    )
+    result = run_suite(config, model=FlakyOnce())
+    assert result.summary["items"]["ok"] == 2
+    assert [o.row["attempts"] for o in result.outcomes] == [2, 1]
+
+
+def test_without_retries_the_failure_is_recorded(tmp_path: Path) -> None:
+    config = RunConfig(suite="pause_handling", model="flaky", limit=2, out=tmp_path / "r")
+    result = run_suite(config, model=FlakyOnce())
+    assert result.summary["items"] == {"planned": 2, "ok": 1, "failed": 1}
+    assert "boom" in result.summary["failures"][0]["reason"]
+
+
+def test_concurrency_needs_the_realtime_clock(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--clock realtime"):
+        run_suite(
+            RunConfig(suite="pause_handling", model="silent", concurrency=2, out=tmp_path / "r")
+        )
+
+
+def test_concurrent_realtime_sessions_measure_what_lockstep_measures(tmp_path: Path) -> None:
+    spec = "oracle:latency=0.6,length=2"
+    lock = run_suite(RunConfig(suite="pause_handling", model=spec, limit=3, out=tmp_path / "l"))
+    t = time.perf_counter()
+    real = run_suite(
+        RunConfig(
+            suite="pause_handling",
+            model=spec,
+            limit=3,
+            clock="realtime",
+            concurrency=3,
+            out=tmp_path / "c",
+        )
+    )
+    wall = time.perf_counter() - t
+    durations = [o.row["duration_s"] for o in real.outcomes]
+    assert wall < sum(durations)  # the sessions overlapped
+    by_id = {o.item_id: o.row["metrics"] for o in lock.outcomes}
+    for o in real.outcomes:
+        a, b = by_id[o.item_id], o.row["metrics"]
+        assert a["tor_window"] == b["tor_window"] and a["tor_fdb"] == b["tor_fdb"]
+        assert abs(a["first_onset_s"] - b["first_onset_s"]) < 0.08
+        assert o.row["timings"]["send_lateness_ms_p99"] < 20
+    assert np.isclose(lock.summary["metrics"]["tor_fdb"]["mean"], 1.0)
