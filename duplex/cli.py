@@ -50,6 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-progress", action="store_true")
 
+    score = sub.add_parser("score", help="score existing Full-Duplex-Bench sample folders")
+    score.add_argument("--fdb", type=Path, required=True, help="a folder of FDB sample folders")
+    score.add_argument(
+        "--task",
+        required=True,
+        choices=("pause_handling", "turn_taking", "user_interruption", "backchannel"),
+    )
+    score.add_argument("--json", type=Path, default=None, help="also write rows and summary here")
+
     sub.add_parser("scenarios", help="list scenario suites")
     sub.add_parser("models", help="list model specs")
 
@@ -68,10 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="timing benchmarks of the harness itself")
     bench.add_argument(
-        "what", choices=("clock",), help="clock: real-time jitter, drift, lock-step speed"
+        "what",
+        choices=("clock", "cascade"),
+        help="clock: real-time jitter, drift, lock-step speed; cascade: the cascade model's "
+        "latency, barge-in, backchannels, stage compute and suite figures",
     )
     bench.add_argument("--seconds", type=float, default=60.0)
     bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--limit", type=int, default=20, help="cascade: items per suite")
+    _probe_parser(sub)
+    _report_parsers(sub)
     return p
 
 
@@ -169,6 +184,12 @@ def _models(args: argparse.Namespace) -> int:
 
 @command("bench")
 def _bench(args: argparse.Namespace) -> int:
+    if args.what == "cascade":
+        from duplex.models.cascade.bench import format_cascade_bench, run_cascade_bench
+
+        result = run_cascade_bench(repeats=args.repeats, suite_limit=args.limit)
+        print(format_cascade_bench(result))
+        return 0
     from duplex.simulator.bench import format_clock_bench, run_clock_bench
 
     print(format_clock_bench(run_clock_bench(seconds=args.seconds, repeats=args.repeats)))
@@ -199,4 +220,182 @@ def _serve(args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot listen on {where}: {exc.strerror or exc}") from exc
     finally:
         model.close()
+    return 0
+
+
+def _probe_parser(sub: Any) -> None:
+    probe = sub.add_parser(
+        "probe", help="intelligence probes: continuation accuracy from text vs spoken context"
+    )
+    probe.add_argument(
+        "--model", default=None, help="probe model spec (see --list); default: cascade"
+    )
+    probe.add_argument(
+        "--set", action="append", default=[], metavar="NAME", help="probe set (repeat); default all"
+    )
+    probe.add_argument(
+        "--condition",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="condition (repeat); default: every one the model takes",
+    )
+    probe.add_argument("--limit", type=int, default=None, help="N items per set (lowest id hash)")
+    probe.add_argument("--out", type=Path, default=None, help="results folder")
+    probe.add_argument("--seed", type=int, default=0, help="noise and bootstrap seed")
+    probe.add_argument("--threads", type=int, default=2, help="torch threads")
+    probe.add_argument(
+        "--checkpoints",
+        default=None,
+        metavar="GLOB",
+        help="sweep: every matching checkpoint; --model is a template with {checkpoint}",
+    )
+    probe.add_argument("--list", action="store_true", help="list sets, conditions and models")
+    probe.add_argument("--no-progress", action="store_true")
+
+
+@command("probe")
+def _probe(args: argparse.Namespace) -> int:
+    from duplex.probes.cli import list_probe_choices, probe_command
+
+    if args.list:
+        print(list_probe_choices())
+        return 0
+    return probe_command(
+        model=args.model,
+        sets=args.set,
+        conditions=args.condition,
+        limit=args.limit,
+        out=args.out,
+        seed=args.seed,
+        threads=args.threads,
+        checkpoints=args.checkpoints,
+        progress=not args.no_progress,
+    )
+
+
+def _report_parsers(sub: Any) -> None:
+    cmp = sub.add_parser(
+        "compare",
+        help="compare a candidate run with a base run, item by item; exit 1 on a regression",
+        description="Exit codes: 0 no gated regression, 1 a gated metric is significantly worse "
+        "beyond its allowed delta (or the candidate failed items the base scored), 2 error "
+        "(unreadable runs, runs measured under different conditions without --force).",
+    )
+    cmp.add_argument("base", type=Path, help="the baseline run folder")
+    cmp.add_argument("candidate", type=Path, help="the run folder to check")
+    cmp.add_argument(
+        "--max-regression",
+        action="append",
+        default=[],
+        metavar="METRIC=DELTA",
+        help="allowed worsening of METRIC (or TASK.METRIC), in its units (repeat); "
+        "headline metrics default to 0, other metrics are gated only when named",
+    )
+    cmp.add_argument(
+        "--direction",
+        action="append",
+        default=[],
+        metavar="METRIC=lower|higher",
+        help="which way is better, for a metric with no known direction (repeat)",
+    )
+    cmp.add_argument("--format", choices=("table", "markdown", "json"), default="table")
+    cmp.add_argument("--alpha", type=float, default=0.05, help="significance level")
+    cmp.add_argument("--resamples", type=int, default=5000, help="bootstrap resamples")
+    cmp.add_argument("--seed", type=int, default=0, help="bootstrap and permutation seed")
+    cmp.add_argument(
+        "--max-new-failures",
+        type=int,
+        default=0,
+        help="items the base scored that the candidate may fail before the gate fails",
+    )
+    cmp.add_argument(
+        "--force", action="store_true", help="compare runs measured under different conditions"
+    )
+
+    rep = sub.add_parser("report", help="leaderboard across runs; --html writes a report page")
+    rep.add_argument("runs", nargs="+", type=Path, help="run folders, or parents of run folders")
+    rep.add_argument("--html", type=Path, default=None, help="write a self-contained HTML file")
+    rep.add_argument(
+        "--steps",
+        default=None,
+        help="comma-separated training steps, one per RUN (default: from the runs)",
+    )
+    rep.add_argument("--audio-items", type=int, default=8, help="items per run with audio")
+    rep.add_argument("--audio-seconds", type=float, default=30.0, help="audio cap per item")
+    rep.add_argument("--max-items", type=int, default=64, help="item sections per run")
+    rep.add_argument("--title", default="duplex-bench report")
+
+
+@command("compare")
+def _compare(args: argparse.Namespace) -> int:
+    from duplex.report.compare import (
+        compare_runs,
+        format_comparison,
+        parse_directions,
+        parse_max_regression,
+    )
+    from duplex.report.runs import load_run
+
+    if args.resamples < 100:
+        raise ConfigError(f"--resamples must be at least 100, got {args.resamples}")
+    comparison = compare_runs(
+        load_run(args.base),
+        load_run(args.candidate),
+        max_regression=parse_max_regression(args.max_regression),
+        direction_overrides=parse_directions(args.direction),
+        alpha=args.alpha,
+        n_resamples=args.resamples,
+        seed=args.seed,
+        force=args.force,
+        max_new_failures=args.max_new_failures,
+    )
+    print(format_comparison(comparison, args.format))
+    return comparison.exit_code
+
+
+@command("report")
+def _report(args: argparse.Namespace) -> int:
+    from duplex.report.html import ReportOptions, run_labels, write_report
+    from duplex.report.runs import expand_runs
+    from duplex.report.table import format_leaderboard
+
+    if args.html is None:
+        runs = expand_runs(args.runs)
+        labels = run_labels(runs)
+        print(format_leaderboard([{**r.summary, "model": labels[r.folder]} for r in runs]))
+        return 0
+    steps = None
+    if args.steps is not None:
+        try:
+            steps = [int(s) for s in args.steps.split(",")]
+        except ValueError:
+            raise ConfigError(f"--steps {args.steps!r}: expected integers like 1000,2000") from None
+    opts = ReportOptions(
+        audio_items=args.audio_items,
+        audio_seconds=args.audio_seconds,
+        max_items=args.max_items,
+        title=args.title,
+        steps=steps,
+    )
+    info = write_report(args.runs, args.html, opts)
+    print(
+        f"wrote {info.path} ({info.nbytes / 1e6:.1f} MB: {info.runs} runs, {info.items} items, "
+        f"{info.clips} audio clips of {info.audio_bytes / 1e6:.1f} MB)"
+    )
+    return 0
+
+
+@command("score")
+def _score(args: argparse.Namespace) -> int:
+    import json
+
+    from duplex.report.fdb import score_fdb_folder
+    from duplex.report.table import format_summary
+
+    results = score_fdb_folder(args.fdb, args.task)
+    print(format_summary(results.summary))
+    if args.json is not None:
+        doc = {"summary": results.summary, "rows": results.rows}
+        args.json.write_text(json.dumps(doc, indent=2, default=str))
     return 0

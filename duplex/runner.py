@@ -141,6 +141,7 @@ class _Run:
         )
         analysis = analyze_output(recording, vad=self.config.vad, asr=self.config.asr)
         metrics = self.task.score(recording, annotations, analysis)
+        details = self.task.details(recording, annotations, analysis) if self.task.details else None
         if self.config.export_fdb is not None:
             from duplex.report.fdb import export_fdb_session
 
@@ -156,6 +157,7 @@ class _Run:
             "status": "ok",
             "attempts": attempts,
             "metrics": metrics,
+            **({"details": details} if details else {}),
             "transcript": analysis.transcript.text,
             "timings": recording.timings,
         }

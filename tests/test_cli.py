@@ -118,3 +118,34 @@ def test_interrupted_run_resumes(tmp_path: Path, capsys: pytest.CaptureFixture[s
     rows = (out / "results.jsonl").read_text().splitlines()
     assert len(rows) == 3
     assert json.loads((out / "summary.json").read_text())["complete"] is True
+
+
+@pytest.mark.slow
+def test_export_fdb_then_score_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fdb = tmp_path / "fdb"
+    args = ["run", "--scenario", "pause_handling", "--model", "eager", "--limit", "2"]
+    assert (
+        main([*args, "--out", str(tmp_path / "r"), "--export-fdb", str(fdb), "--no-progress"]) == 0
+    )
+    samples = sorted(p.name for p in fdb.iterdir() if p.is_dir())
+    assert len(samples) == 2
+    for name in ("input.wav", "output.wav", "pause.json", "output.json"):
+        assert (fdb / samples[0] / name).is_file()
+    capsys.readouterr()
+    out_json = tmp_path / "scored.json"
+    assert (
+        main(["score", "--fdb", str(fdb), "--task", "pause_handling", "--json", str(out_json)]) == 0
+    )
+    assert "TOR" in capsys.readouterr().out
+    summary = json.loads(out_json.read_text())["summary"]
+    # the eager instrument talks over everything: both take-over rules say 1, as in the run
+    assert summary["metrics"]["tor_fdb"]["mean"] == 1.0
+    assert summary["metrics"]["tor_window"]["mean"] == 1.0
+
+
+def test_score_missing_folder_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["score", "--fdb", str(tmp_path / "none"), "--task", "turn_taking"]) == 2
+    err = capsys.readouterr().err
+    assert "none" in err and err.count("\n") == 1

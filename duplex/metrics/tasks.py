@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 Value = float | int | None
 Scorer = Callable[["Recording", "Annotations", "OutputAnalysis"], dict[str, Value]]
+#: Non-numeric per-item fields (texts a judge or a reader needs), kept apart from the numbers so
+#: that :func:`duplex.metrics.stats.summarize` only ever sees numbers.
+Detailer = Callable[["Recording", "Annotations", "OutputAnalysis"], dict[str, str | None]]
 
 
 class Headline(NamedTuple):
@@ -35,13 +38,18 @@ class Headline(NamedTuple):
 class Task:
     """``version`` changes whenever a scorer's definition changes, so stored results from
     different definitions are never compared. ``headline`` lists ``(metric key, label,
-    direction)`` triples (build them with :class:`Headline` for readability)."""
+    direction)`` triples (build them with :class:`Headline` for readability).
+
+    ``score`` returns numbers (or None where undefined); ``details``, when a task has it, returns
+    the per-item strings (e.g. transcripts for a judge), stored beside the numbers as ``details``.
+    """
 
     name: str
     version: str
     score: Scorer
     headline: list[tuple[str, str, str]]
     summary: str = ""
+    details: Detailer | None = None
 
     def __post_init__(self) -> None:
         for key, _label, direction in self.headline:
@@ -57,4 +65,19 @@ TASKS.add(
     "pause_handling",
     "duplex.metrics.pause_handling:TASK",
     "does the model keep quiet through the user's mid-turn pauses",
+)
+TASKS.add(
+    "backchannel",
+    "duplex.metrics.backchannel:TASK",
+    "does the model backchannel where listeners would, without taking the turn",
+)
+TASKS.add(
+    "turn_taking",
+    "duplex.metrics.turn_taking:TASK",
+    "does the model take the turn when the user is done, and how fast",
+)
+TASKS.add(
+    "user_interruption",
+    "duplex.metrics.user_interruption:TASK",
+    "does the model stop when interrupted and answer the interruption",
 )

@@ -65,6 +65,20 @@ class PlannedSession(LockstepSession):
         return StepOutput(audio=out.astype(np.float32, copy=True))
 
 
+#: How long the eager instrument talks once started: longer than any plausible session.
+EAGER_TALK_S = 180.0
+
+
+def warm_up(speech_seconds: float = 1.0, vad: bool = True) -> None:
+    """Load the TTS voice and the VAD at model load, so that no session pays for it in a step."""
+    utterance(speech_seconds, 24000)
+    backchannel(24000)
+    if vad:
+        from duplex.speech.silero import session
+
+        session()
+
+
 class InstrumentModel(LockstepModel):
     """Common shape: parameters parsed once into a frozen dataclass, a session class per model."""
 
@@ -106,6 +120,8 @@ class _EagerSession(PlannedSession):
         self._threshold = vad_threshold
         self._delay = round(delay * info.sample_rate)
         self._started = False
+        # Prepared at open, not in a step: a step's compute time goes on the timeline.
+        self._talk = utterance(EAGER_TALK_S, info.sample_rate)
 
     def react(self, frame: Samples) -> None:
         if self._started:
@@ -114,7 +130,7 @@ class _EagerSession(PlannedSession):
             if prob >= self._threshold:
                 self._started = True
                 # Talk for the rest of any plausible session: it never yields the floor.
-                self.say(utterance(600.0, self.info.sample_rate), end + self._delay)
+                self.say(self._talk, end + self._delay)
                 return
 
 
@@ -133,6 +149,7 @@ class EagerModel(InstrumentModel):
 
 def make_eager(spec: ModelSpec) -> EagerModel:
     a = SpecArgs(spec, {"delay": "s after detected speech", "vad_threshold": "0-1"})
+    warm_up()
     return EagerModel(
         spec,
         EagerParams(
@@ -182,6 +199,7 @@ def make_oracle(spec: ModelSpec) -> OracleModel:
             "length": "s of speech",
         },
     )
+    warm_up(vad=False)
     return OracleModel(
         spec,
         OracleParams(
@@ -313,6 +331,7 @@ def make_scripted(spec: ModelSpec) -> ScriptedModel:
             "vad_threshold": "0-1",
         },
     )
+    warm_up()
     return ScriptedModel(
         spec,
         ScriptedParams(

@@ -33,6 +33,11 @@ MODELS.add(
     "duplex.models.instruments:make_oracle",
     "reads the scenario's annotations and speaks at exactly known times",
 )
+MODELS.add(
+    "cascade",
+    "duplex.models.cascade:make_cascade",
+    "cascaded voice agent: Silero VAD, Whisper tiny.en, SmolLM2-135M, Piper; barge-in, backchannels",
+)
 _MOSHI, _RT = "duplex.models.transports.moshi_ws", "duplex.models.transports.realtime_ws"
 MODELS.add("moshi+ws", f"{_MOSHI}:make_moshi_ws", "Moshi/PersonaPlex server, moshi+ws://H:P/api/chat")
 MODELS.add("moshi+wss", f"{_MOSHI}:make_moshi_ws", "the same over TLS")

@@ -10,7 +10,7 @@ from typing import Any
 LEADERBOARD_COLUMNS: list[tuple[str, str, str]] = [
     ("pause_handling", "tor_fdb", "pause TOR"),
     ("backchannel", "tor", "bc TOR"),
-    ("backchannel", "frequency", "bc freq"),
+    ("backchannel", "frequency_fdb", "bc freq"),
     ("backchannel", "jsd_fdb", "JSD"),
     ("turn_taking", "tor_fdb", "turn TOR"),
     ("turn_taking", "latency_fdb_s", "turn lat s"),
@@ -20,6 +20,8 @@ LEADERBOARD_COLUMNS: list[tuple[str, str, str]] = [
     # ours
     ("pause_handling", "tor_window", "pause TOR win"),
     ("turn_taking", "latency_vad_s", "turn lat VAD"),
+    ("backchannel", "frequency", "bc freq ours"),
+    ("backchannel", "js_divergence", "bc JS div"),
     ("user_interruption", "stop_latency_s", "stop lat s"),
 ]
 

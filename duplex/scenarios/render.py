@@ -98,8 +98,10 @@ def backchannel_reference(annotations: Annotations) -> list[dict[str, float]]:
     """
     points: list[dict[str, float]] = []
     for before, gap in zip(annotations.speech, annotations.pauses, strict=False):
-        # Each pause follows the speech span of the same index (render layout).
-        weight = backchannel_weight(gap.duration, boundary(before.text))
+        # Each pause follows the speech span of the same index (render layout). The length is
+        # taken in whole samples, so a 0.2 s pause is exactly 0.2, not 0.19999999999999996.
+        pause = round(gap.duration * SESSION_RATE) / SESSION_RATE
+        weight = backchannel_weight(pause, boundary(before.text))
         if weight > 0.0:
             points.append({"t": gap.start, "weight": weight})
     return points

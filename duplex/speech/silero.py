@@ -34,6 +34,7 @@ RATE = 16000
 CHUNK = 512  # samples per decision at 16 kHz: 32 ms
 CONTEXT = 64
 _STATE_SHAPE = (1, 1, 128)
+_DIGITAL_SILENCE = 10 ** (-90 / 20)
 _EXPECTED_INPUTS = ("input", "h", "c")
 # Offline runs hand the session this many chunks per call (about 5 minutes of audio), which keeps
 # the per-call overhead negligible without building huge input tensors.
@@ -96,10 +97,31 @@ class SileroState:
 
 
 def run_chunks(chunks: npt.NDArray[np.float32], state: SileroState) -> npt.NDArray[np.float32]:
-    """Speech probability of each row of ``chunks`` (``[n, 512]`` at 16 kHz); updates ``state``."""
+    """Speech probability of each row of ``chunks`` (``[n, 512]`` at 16 kHz); updates ``state``.
+
+    A chunk of digital silence (peak under -90 dBFS, so a resampler's ringing counts as silence)
+    scores 0 and resets the state. Why: after about 9 s of exact zeros the LSTM state drifts to
+    where short utterances ("mm-hmm", "yeah") are missed or found 0.1-0.2 s late; instruments and
+    rendered scenarios are digitally silent between utterances.
+    """
     n = chunks.shape[0]
-    if n == 0:
-        return np.zeros(0, np.float32)
+    probs = np.zeros(n, np.float32)
+    silent = np.max(np.abs(chunks), axis=1) < _DIGITAL_SILENCE if n else np.zeros(0, bool)
+    start = 0
+    while start < n:
+        if silent[start]:
+            stop = start + int(np.argmax(~silent[start:])) if (~silent[start:]).any() else n
+            state.h, state.c = SileroState().h, SileroState().c
+            state.context = np.zeros(CONTEXT, np.float32)
+        else:
+            stop = start + int(np.argmax(silent[start:])) if silent[start:].any() else n
+            probs[start:stop] = _run_voiced(chunks[start:stop], state)
+        start = stop
+    return probs
+
+
+def _run_voiced(chunks: npt.NDArray[np.float32], state: SileroState) -> npt.NDArray[np.float32]:
+    n = chunks.shape[0]
     rows = np.empty((n, CONTEXT + CHUNK), np.float32)
     rows[:, CONTEXT:] = chunks
     rows[0, :CONTEXT] = state.context

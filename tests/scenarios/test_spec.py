@@ -9,7 +9,7 @@ import pytest
 
 from duplex.errors import ScenarioError, UnknownNameError
 from duplex.scenarios import SUITES, ItemSpec, describe_suites, load_spec, load_suite
-from duplex.scenarios.spec import Pause, Say
+from duplex.scenarios.spec import Interrupt, InterruptTiming, Pause, Say
 from duplex.scenarios.suite import SUITES_DIR
 
 GOOD = """\
@@ -89,7 +89,7 @@ BAD_CASES = [
     (
         item_a1("    script:\n      - say: hi\n", extra="    colour: red\n"),
         "bad.yaml: item 'a-1': colour: unknown field "
-        "(allowed: id, note, rate, script, seed, voice)",
+        "(allowed: id, interrupt, note, rate, script, seed, voice)",
     ),
     (
         item_a1("    script:\n      - say: hi\n", extra="    voice: jo\n"),
@@ -115,6 +115,56 @@ BAD_CASES = [
     ("- just\n- a list\n", "bad.yaml: expected a mapping, got ['just', 'a list']"),
     (GOOD + "suite: again\n", "bad.yaml: invalid YAML at line 16: duplicate key 'suite'"),
     ("suite: [unclosed\n", "bad.yaml: invalid YAML at line 2"),
+    # --- interrupt (reactive cue) fields ---
+    (
+        item_a1("    script:\n      - say: hi\n", extra="    interrupt: wait\n"),
+        "bad.yaml: item 'a-1': interrupt: expected a mapping, got 'wait'",
+    ),
+    (
+        item_a1("    script:\n      - say: hi\n", extra="    interrupt: {after_model_onset: 1}\n"),
+        "bad.yaml: item 'a-1': interrupt.say: missing",
+    ),
+    (
+        item_a1("    script:\n      - say: hi\n", extra="    interrupt: {say: ''}\n"),
+        "bad.yaml: item 'a-1': interrupt.say: expected a non-empty string, got ''",
+    ),
+    (
+        item_a1("    script:\n      - say: hi\n", extra="    interrupt: {say: no, when: 2}\n"),
+        "bad.yaml: item 'a-1': interrupt.when: unknown field "
+        "(allowed: after_model_onset, fallback_after, say)",
+    ),
+    (
+        item_a1(
+            "    script:\n      - say: hi\n",
+            extra="    interrupt: {say: stop, after_model_onset: 11}\n",
+        ),
+        "bad.yaml: item 'a-1': interrupt.after_model_onset: 11 is out of range [0.0, 10.0]",
+    ),
+    (
+        item_a1(
+            "    script:\n      - say: hi\n",
+            extra="    interrupt: {say: stop, fallback_after: x}\n",
+        ),
+        "bad.yaml: item 'a-1': interrupt.fallback_after: expected a number, got 'x'",
+    ),
+    (
+        GOOD.replace("tail: 1.0}", "tail: 1.0, interrupt: {fallback_after: -1}}"),
+        "bad.yaml: defaults.interrupt.fallback_after: -1 is out of range [0.0, 30.0]",
+    ),
+    (
+        GOOD.replace("tail: 1.0}", "tail: 1.0, interrupt: {say: hi}}"),
+        "bad.yaml: defaults.interrupt.say: unknown field (allowed: after_model_onset, "
+        "fallback_after)",
+    ),
+    (
+        GOOD.replace("tail: 1.0}", "tail: 1.0, interrupt: 2}"),
+        "bad.yaml: defaults.interrupt: expected a mapping, got 2",
+    ),
+    (
+        GOOD.replace("description:", "task: user_interruption\ndescription:"),
+        "bad.yaml: item 'a-1': interrupt: missing (every item of task 'user_interruption' "
+        "needs one)",
+    ),
 ]
 
 
@@ -123,6 +173,21 @@ def test_bad_spec_errors_name_file_item_and_field(tmp_path: Path, text: str, mes
     with pytest.raises(ScenarioError) as err:
         load_spec(write(tmp_path, text))
     assert str(err.value).startswith(message)
+
+
+def test_interrupt_defaults_apply_per_field(tmp_path: Path) -> None:
+    text = GOOD.replace("tail: 1.0}", "tail: 1.0, interrupt: {fallback_after: 3.0}}")
+    text += "    interrupt: {say: Stop there., after_model_onset: 2.5}\n"
+    spec = load_spec(write(tmp_path, text, "mini.yaml"))
+    a1, a2 = spec.items
+    assert a1.interrupt is None and "interrupt" not in a1.to_json()
+    assert a2.interrupt == Interrupt("Stop there.", after_model_onset=2.5, fallback_after=3.0)
+    assert a2.to_json()["interrupt"] == {
+        "say": "Stop there.",
+        "after_model_onset": 2.5,
+        "fallback_after": 3.0,
+    }
+    assert spec.defaults.interrupt == InterruptTiming(after_model_onset=1.5, fallback_after=3.0)
 
 
 def test_missing_file_names_the_path(tmp_path: Path) -> None:
@@ -154,6 +219,9 @@ def test_registry_has_one_entry_per_file_and_names_match() -> None:
     rows = {row["name"]: row for row in describe_suites()}
     assert rows["pause_handling"]["task"] == "pause_handling"
     assert rows["pause_handling"]["items"] >= 60 and rows["pause_handling"]["error"] is None
+    for name in ("backchannel", "turn_taking", "user_interruption"):
+        assert rows[name]["task"] == name
+        assert rows[name]["items"] >= 50 and rows[name]["error"] is None
 
 
 # --- the pause_handling suite's design, checked on the spec (no rendering) ---

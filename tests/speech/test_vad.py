@@ -189,3 +189,13 @@ def test_webrtc_backend_finds_the_speech() -> None:
     segs = speech_segments(x, RATE, backend="webrtc")
     assert segs and abs(segs[0].start - 1.0) < 0.03
     assert speech_segments(np.zeros(RATE, np.float32), RATE, backend="webrtc") == []
+
+
+@pytest.mark.parametrize("text", ["Mm-hmm.", "Yeah.", "Uh-huh."])
+def test_short_utterance_after_long_digital_silence_is_found(text: str) -> None:
+    # Regression: Silero's state drifted over ~9 s of exact zeros and then missed backchannels.
+    from tests.speech.speechdata import RATE, place, say
+
+    t = 15.0
+    segs = speech_segments(place([(t, say(text))], t + 2), RATE)
+    assert len(segs) == 1 and abs(segs[0].start - t) < 0.02

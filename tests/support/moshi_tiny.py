@@ -27,30 +27,75 @@ MIMI_CONFIG = {
     "channels": 1,
     "frame_rate": 12.5,
     "seanet": {
-        "channels": 1, "dimension": 64, "causal": True, "n_filters": 8, "n_residual_layers": 1,
-        "activation": "ELU", "compress": 2, "dilation_base": 2, "disable_norm_outer_blocks": 0,
-        "kernel_size": 7, "residual_kernel_size": 3, "last_kernel_size": 3, "norm": "none",
-        "pad_mode": "constant", "ratios": [8, 6, 5, 4], "true_skip": True,
+        "channels": 1,
+        "dimension": 64,
+        "causal": True,
+        "n_filters": 8,
+        "n_residual_layers": 1,
+        "activation": "ELU",
+        "compress": 2,
+        "dilation_base": 2,
+        "disable_norm_outer_blocks": 0,
+        "kernel_size": 7,
+        "residual_kernel_size": 3,
+        "last_kernel_size": 3,
+        "norm": "none",
+        "pad_mode": "constant",
+        "ratios": [8, 6, 5, 4],
+        "true_skip": True,
     },
     "quantizer": {
-        "dimension": 32, "n_q": 8, "bins": 2048, "input_dimension": 64, "output_dimension": 64,
+        "dimension": 32,
+        "n_q": 8,
+        "bins": 2048,
+        "input_dimension": 64,
+        "output_dimension": 64,
     },
     "transformer": {
-        "d_model": 64, "num_heads": 4, "num_layers": 1, "causal": True, "layer_scale": 0.01,
-        "context": 250, "conv_layout": True, "max_period": 10000, "gating": "none",
-        "norm": "layer_norm", "positional_embedding": "rope", "dim_feedforward": 128,
-        "input_dimension": 64, "output_dimensions": [64],
+        "d_model": 64,
+        "num_heads": 4,
+        "num_layers": 1,
+        "causal": True,
+        "layer_scale": 0.01,
+        "context": 250,
+        "conv_layout": True,
+        "max_period": 10000,
+        "gating": "none",
+        "norm": "layer_norm",
+        "positional_embedding": "rope",
+        "dim_feedforward": 128,
+        "input_dimension": 64,
+        "output_dimensions": [64],
     },
 }
 
 LM_KWARGS = {
-    "dim": 64, "text_card": VOCAB, "existing_text_padding_id": 3, "n_q": 16, "dep_q": 8,
-    "card": 2048, "num_heads": 4, "num_layers": 2, "hidden_scale": 4.125, "causal": True,
-    "layer_scale": None, "context": 750, "max_period": 10000, "gating": "silu",
-    "norm": "rms_norm_f32", "positional_embedding": "rope", "depformer_dim": 64,
-    "depformer_dim_feedforward": 128, "depformer_num_heads": 4, "depformer_num_layers": 1,
-    "depformer_layer_scale": None, "depformer_multi_linear": True, "depformer_context": 8,
-    "depformer_max_period": 10000, "depformer_gating": "silu", "depformer_pos_emb": "none",
+    "dim": 64,
+    "text_card": VOCAB,
+    "existing_text_padding_id": 3,
+    "n_q": 16,
+    "dep_q": 8,
+    "card": 2048,
+    "num_heads": 4,
+    "num_layers": 2,
+    "hidden_scale": 4.125,
+    "causal": True,
+    "layer_scale": None,
+    "context": 750,
+    "max_period": 10000,
+    "gating": "silu",
+    "norm": "rms_norm_f32",
+    "positional_embedding": "rope",
+    "depformer_dim": 64,
+    "depformer_dim_feedforward": 128,
+    "depformer_num_heads": 4,
+    "depformer_num_layers": 1,
+    "depformer_layer_scale": None,
+    "depformer_multi_linear": True,
+    "depformer_context": 8,
+    "depformer_max_period": 10000,
+    "depformer_gating": "silu",
+    "depformer_pos_emb": "none",
     "depformer_weights_per_step": True,
     "delays": [0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1],
 }
@@ -70,8 +115,16 @@ def write_tokenizer(out: Path) -> Path:
     prefix = out / "tokenizer"
     # The same special ids as Moshi's real tokenizer: the server treats 0 and 3 as padding.
     spm.SentencePieceTrainer.train(
-        input=str(corpus), model_prefix=str(prefix), vocab_size=VOCAB, model_type="unigram",
-        unk_id=0, bos_id=1, eos_id=2, pad_id=3, hard_vocab_limit=False, minloglevel=2,
+        input=str(corpus),
+        model_prefix=str(prefix),
+        vocab_size=VOCAB,
+        model_type="unigram",
+        unk_id=0,
+        bos_id=1,
+        eos_id=2,
+        pad_id=3,
+        hard_vocab_limit=False,
+        minloglevel=2,
     )
     return prefix.with_suffix(".model")
 
@@ -107,7 +160,9 @@ def write_lm(out: Path, text_card: int) -> Path:
     from safetensors.torch import save_file
 
     torch.manual_seed(1)
-    lm = loaders.get_moshi_lm(None, lm_kwargs={**LM_KWARGS, "text_card": text_card}, device="cpu", dtype=torch.float32)
+    lm = loaders.get_moshi_lm(
+        None, lm_kwargs={**LM_KWARGS, "text_card": text_card}, device="cpu", dtype=torch.float32
+    )
     # Random weights: the text head emits a piece on most frames, which exercises kind 2.
     state = {k: v.contiguous() for k, v in lm.state_dict().items()}
     path = out / "moshi.safetensors"

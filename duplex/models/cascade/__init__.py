@@ -17,7 +17,7 @@ from typing import Any
 
 from duplex.models.base import LockstepModel, ModelSpec, SessionInfo
 from duplex.models.cascade import listen, speech_out
-from duplex.models.cascade.agent import BACKCHANNEL_TEXT, CascadeSession
+from duplex.models.cascade.agent import BACKCHANNELS, CascadeSession
 from duplex.models.cascade.llm import Llm
 from duplex.models.cascade.params import CascadeParams, parse
 from duplex.speech import silero
@@ -35,7 +35,8 @@ class CascadeModel(LockstepModel):
         listen.load()
         silero.session()
         # Warm every component once so the first session's first reply is not a cold start.
-        speech_out.cached_speech(BACKCHANNEL_TEXT, self.sample_rate)
+        for text in BACKCHANNELS:
+            speech_out.cached_speech(text, self.sample_rate)
         listen.transcribe(speech_out.cached_speech("Hello there.", self.sample_rate), 24000)
 
     def open(self, info: SessionInfo) -> CascadeSession:

@@ -33,7 +33,9 @@ from duplex.models.cascade.llm import Conversation, Llm, Reply
 from duplex.models.cascade.params import CascadeParams
 from duplex.speech.vad import StreamingVad
 
-BACKCHANNEL_TEXT = "Mm-hmm."
+#: said in turn, one per backchannel. Piper's "Mm-hmm." is heard by Whisper as "No." (and "Uh-huh."
+#: as "a house."), which a listener - or a word-based metric - would take for content.
+BACKCHANNELS = ("Right.", "I see.", "Yeah.")
 #: audio kept before a turn's first voiced chunk, so the ASR hears the whole first word
 TURN_PAD_S = 0.25
 _HYSTERESIS = 0.15
@@ -45,10 +47,12 @@ class StageTimes:
 
     seconds: dict[str, float] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
+    audio_s: dict[str, float] = field(default_factory=dict)  # audio heard (asr) or made (tts)
 
-    def add(self, stage: str, dt: float) -> None:
+    def add(self, stage: str, dt: float, audio_s: float = 0.0) -> None:
         self.seconds[stage] = self.seconds.get(stage, 0.0) + dt
         self.calls[stage] = self.calls.get(stage, 0) + 1
+        self.audio_s[stage] = self.audio_s.get(stage, 0.0) + audio_s
 
 
 class CascadeSession(LockstepSession):
@@ -73,6 +77,7 @@ class CascadeSession(LockstepSession):
         self.checked_at = -1  # last_voiced at the last transcript check
         self.partial = ""
         self.last_bc = -(10**9)
+        self.backchannels = 0
         # reply side
         self.reply: Reply | None = None
         self.segmenter = speech_out.Segmenter()
@@ -92,15 +97,15 @@ class CascadeSession(LockstepSession):
     def note(self, what: str) -> None:
         self.log.append((self.now / self.rate, what))
 
-    def timed(self, stage: str, t0: float) -> None:
-        self.times.add(stage, time.perf_counter() - t0)
+    def timed(self, stage: str, t0: float, samples: int = 0) -> None:
+        self.times.add(stage, time.perf_counter() - t0, samples / self.rate)
 
     # ------------------------------------------------------------------ the step
     def step(self, frame: Samples) -> StepOutput:
         self.audio = np.concatenate([self.audio, np.asarray(frame, np.float32)])
         t0 = time.perf_counter()
         chunks = self.vad.push(frame)
-        self.timed("vad", t0)
+        self.timed("vad", t0, self.frame)
         for end, prob in chunks:
             self._on_chunk(end, prob)
         texts: list[str] = []
@@ -168,7 +173,7 @@ class CascadeSession(LockstepSession):
         assert self.turn_start is not None
         t0 = time.perf_counter()
         self.partial = listen.transcribe(self.audio[self.turn_start :], self.rate)
-        self.timed("asr", t0)
+        self.timed("asr", t0, self.audio.size - self.turn_start)
 
     def _drop_turn(self) -> None:
         self.turn_start = None
@@ -182,10 +187,12 @@ class CascadeSession(LockstepSession):
             return
         if self.now - self.last_bc < self.sec(p.bc_gap):
             return
-        self.playout.add(speech_out.cached_speech(BACKCHANNEL_TEXT, self.rate), BACKCHANNEL_TEXT)
+        text = BACKCHANNELS[self.backchannels % len(BACKCHANNELS)]
+        self.backchannels += 1
+        self.playout.add(speech_out.cached_speech(text, self.rate), text)
         self.last_bc = self.now
-        texts.append(BACKCHANNEL_TEXT)
-        self.note("backchannel")
+        texts.append(text)
+        self.note(f"backchannel {text!r}")
 
     def _take_turn(self, texts: list[str], why: str) -> None:
         self.note(f"take turn ({why}): {self.partial!r}")
@@ -209,9 +216,10 @@ class CascadeSession(LockstepSession):
         t0 = time.perf_counter()
         if self.pieces:
             piece = self.pieces.pop(0)
-            self.playout.add(speech_out.speak(piece, self.rate), piece)
+            speech = speech_out.speak(piece, self.rate)
+            self.playout.add(speech, piece)
             texts.append(piece)
-            self.timed("tts", t0)
+            self.timed("tts", t0, speech.size)
             if self.state == "think":
                 self.state = "speak"
                 self.note(f"speak {piece!r}")
@@ -263,7 +271,7 @@ class CascadeSession(LockstepSession):
             t0 = time.perf_counter()
             start = max(0, self.paused_at - self.sec(TURN_PAD_S))
             heard = listen.transcribe(self.audio[start:], self.rate)
-            self.timed("asr", t0)
+            self.timed("asr", t0, self.audio.size - start)
             if turn.is_backchannel(heard):
                 self.note(f"resume after {heard!r}")
                 self.paused_at = None

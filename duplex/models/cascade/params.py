@@ -34,7 +34,7 @@ class CascadeParams:
     bc_min_turn: float = 3.0
     bc_gap: float = 5.0
     barge_in: bool = True
-    barge_pause: float = 0.16
+    barge_pause: float = 0.12
     barge_confirm: float = 0.64
     max_tokens: int = 48
     max_sentences: int = 2

@@ -6,6 +6,8 @@ thinking that we could."), so punctuation is only trusted together with the last
 
 * no words -> not a turn (noise, a cough);
 * an ellipsis or a trailing comma/dash -> incomplete;
+* a question or exclamation mark -> complete ("What could that have been?" ends on a function
+  word but is finished; Whisper rarely puts "?" on a fragment);
 * the last word is a function word that cannot end an English sentence (conjunctions, articles,
   prepositions, modals and auxiliaries, subject pronouns, possessives) or a filler ("um", "so",
   "like") -> incomplete;
@@ -64,6 +66,8 @@ def judge(text: str) -> TurnJudgement:
         return TurnJudgement(False, "no words")
     if stripped.endswith(("...", "…", ",", "-", "—")):
         return TurnJudgement(False, "trailing ellipsis or comma")
+    if stripped.endswith(("?", "!")):
+        return TurnJudgement(True, "question or exclamation")
     if ws[-1] in INCOMPLETE_LAST_WORDS:
         return TurnJudgement(False, f"ends on {ws[-1]!r}")
     return TurnJudgement(True, "ends on a content word")

@@ -1,0 +1,64 @@
+"""Task "turn_taking": the user finishes a turn (then >= 5 s of silence); a good model answers,
+promptly (TOR higher, latency lower).
+
+The end of the user's turn is ``annotations.turn_end`` (the last voiced sample). Per item:
+
+- ``tor_fdb``: Full-Duplex-Bench's TO - its take-over rule over the ASR words of the *whole* output
+  (:func:`~duplex.metrics.takeover.fdb_takeover`), as the anchor applies it: a model that talked
+  over the user's turn and stopped exactly when the user did still scores 1. The mean over items
+  is the anchor's "turn-taking TOR" up to the ASR backend (named in every result).
+- ``latency_fdb_s``: the anchor's latency - start of the first output word (of the whole output,
+  even one spoken during the user's turn) minus the turn end, clipped at 0; None when
+  ``tor_fdb`` is 0, so the mean over items is the anchor's average over TO = 1 samples.
+- ``tor``: ours - 1 if the model has a *response* to the turn end: an utterance (activity with
+  gaps < 0.5 s joined) of at least 1 s that starts no earlier than 0.5 s before the turn end
+  (:func:`duplex.metrics.response.response`). Talking over the whole turn and carrying on is not
+  taking the turn (0 here, 1 for the anchor); neither is a backchannel.
+- ``latency_vad_s``: ours - that response's voice-activity onset minus the turn end, sample
+  accurate (energy-refined VAD edges); negative, down to -0.5 s, when the model starts before the
+  user's last voiced sample (the anchor clips this to 0). None when ``tor`` is 0.
+- ``talking_at_turn_end``: 1 if a model utterance is under way at the turn end (the model is
+  talking over the end of the user's turn), else 0.
+- ``model_speech_s``: seconds of model speech activity.
+"""
+
+from __future__ import annotations
+
+from duplex.metrics.analysis import OutputAnalysis
+from duplex.metrics.response import fdb_latency, response, talking_at
+from duplex.metrics.takeover import fdb_takeover
+from duplex.metrics.tasks import Headline, Task, Value
+from duplex.scenarios.base import Annotations
+from duplex.simulator.recording import Recording
+
+
+def score(
+    recording: Recording, annotations: Annotations, analysis: OutputAnalysis
+) -> dict[str, Value]:
+    del recording  # everything needed is in the analysis; kept for the common scorer signature
+    end = annotations.turn_end
+    words = analysis.transcript.words
+    tor_fdb = fdb_takeover(words)
+    reply = response(analysis.activity, end)
+    return {
+        "tor_fdb": tor_fdb,
+        "latency_fdb_s": round(fdb_latency(words, end), 4) if tor_fdb else None,
+        "tor": int(reply is not None),
+        "latency_vad_s": None if reply is None else round(reply.start - end, 4),
+        "talking_at_turn_end": int(talking_at(analysis.activity, end)),
+        "model_speech_s": round(sum(s.duration for s in analysis.activity), 4),
+    }
+
+
+TASK = Task(
+    name="turn_taking",
+    version="1",
+    score=score,
+    headline=[
+        Headline("tor_fdb", "TOR (FDB rule)", "higher"),
+        Headline("latency_fdb_s", "latency s (FDB, first word)", "lower"),
+        Headline("tor", "TOR (response)", "higher"),
+        Headline("latency_vad_s", "latency s (voice onset)", "lower"),
+    ],
+    summary="takes the turn when the user is done, and how fast",
+)

