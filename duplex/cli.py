@@ -357,13 +357,11 @@ def _compare(args: argparse.Namespace) -> int:
 @command("report")
 def _report(args: argparse.Namespace) -> int:
     from duplex.report.html import ReportOptions, run_labels, write_report
-    from duplex.report.runs import expand_runs
-    from duplex.report.table import format_leaderboard
+    from duplex.report.runs import expand_runs, text_leaderboard
 
     if args.html is None:
         runs = expand_runs(args.runs)
-        labels = run_labels(runs)
-        print(format_leaderboard([{**r.summary, "model": labels[r.folder]} for r in runs]))
+        print(text_leaderboard(runs, run_labels(runs)))
         return 0
     steps = None
     if args.steps is not None:

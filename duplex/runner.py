@@ -32,7 +32,7 @@ from duplex.speech.asr import asr_provenance
 from duplex.speech.vad import vad_provenance
 
 CLOCKS = ("auto", "lockstep", "realtime")
-DEFAULT_MODEL = "scripted"
+DEFAULT_MODEL = "cascade"
 
 
 @dataclass(frozen=True)

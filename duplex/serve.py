@@ -266,7 +266,7 @@ class MoshiServer:
             if reason:
                 self.stats["failed"] += 1
                 # A bug in the harness (not a DuplexError) keeps its traceback in the log.
-                bug = not isinstance(exc, DuplexError | ConnectionClosed)
+                bug = _is_bug(exc)
                 log.warning("session %d ended: %s", n, reason, exc_info=exc if bug else None)
                 await _send_error(ws, reason)
         finally:
@@ -328,6 +328,12 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, ConnectionClosed):
         return ""
     return str(exc)
+
+
+def _is_bug(exc: BaseException) -> bool:
+    if isinstance(exc, ExceptionGroup):
+        return any(_is_bug(e) for e in exc.exceptions)
+    return not isinstance(exc, DuplexError | ConnectionClosed)
 
 
 async def _send_error(ws: ServerConnection, reason: str) -> None:

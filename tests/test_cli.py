@@ -24,11 +24,12 @@ def test_unknown_model_is_one_line_exit_2(
 
 
 def test_unknown_suite_and_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert main(["run", "--scenario", "pause_handlin", "--out", str(tmp_path / "a")]) == 2
+    # an explicit cheap model: these fail on the suite, and should not wait for a model load
+    cheap = ["--model", "silent"]
+    assert main(["run", "--scenario", "pause_handlin", *cheap, "--out", str(tmp_path / "a")]) == 2
     assert "did you mean 'pause_handling'" in capsys.readouterr().err
-    assert (
-        main(["run", "--scenario", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "b")]) == 2
-    )
+    missing = str(tmp_path / "nope.yaml")
+    assert main(["run", "--scenario", missing, *cheap, "--out", str(tmp_path / "b")]) == 2
     assert "nope.yaml" in capsys.readouterr().err
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import sphn
 import websockets
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from duplex.audio import Samples
 from duplex.events import ModelAudio, ModelEvent
@@ -120,12 +120,13 @@ class _Burst(StreamingSession):
 
     def __init__(self, clock: Clock) -> None:
         self.clock, self.queue = clock, asyncio.Queue[ModelEvent | None]()
+        self.fired = False
 
     async def send(self, frame: Samples) -> None:
-        if self.clock.now_samples() < 2 * FRAME:
-            self.queue.put_nowait(
-                ModelAudio(self.clock.now_samples(), np.full(12000, 0.5, np.float32))
-            )
+        if self.queue.empty() and not self.fired:
+            self.fired = True
+            tone = 0.5 * np.sin(2 * np.pi * 440 * np.arange(12000) / RATE)
+            self.queue.put_nowait(ModelAudio(self.clock.now_samples(), tone.astype(np.float32)))
 
     async def events(self) -> AsyncIterator[ModelEvent]:
         while (event := await self.queue.get()) is not None:
@@ -143,7 +144,8 @@ class BurstModel(StreamingModel):
 def test_a_streaming_model_is_played_out_frame_by_frame() -> None:
     async def go() -> Client:
         async with await served(BurstModel()) as server:
-            async with websockets.connect(f"ws://127.0.0.1:{server.port}/api/chat") as ws:
+            url = f"ws://127.0.0.1:{server.port}/api/chat"
+            async with websockets.connect(url) as ws:
                 client = Client(ws)
                 await client.handshake()
                 await client.talk(15)
@@ -167,7 +169,9 @@ def test_our_moshi_client_against_our_server() -> None:
 
     x = asyncio.run(go())
     # Beeper's step 5 answers input frame 5, complete at 6 x 80 ms = 0.48 s (+ transport, codec).
-    assert onset(np.abs(x) > 0.2) / RATE == pytest.approx(0.48, abs=0.04)
+    # The Recorder plays frames back to back from the first one's arrival, so the first frame's
+    # delay (connection warm-up) carries over: allow 100 ms on a busy 2-core machine.
+    assert 0.48 <= onset(np.abs(x) > 0.2) / RATE < 0.58
 
 
 def test_extra_sessions_are_refused_or_wait() -> None:
@@ -219,8 +223,9 @@ def test_wrong_path_and_garbage_from_the_client() -> None:
                 client = Client(ws)
                 await client.handshake()
                 await ws.send(b"\x01OggS" + bytes(64))
-                async with asyncio.timeout(2):
-                    await client.receive()
+                with pytest.raises(ConnectionClosedError, match="1011"):
+                    async with asyncio.timeout(2):
+                        await client.receive()
                 return client.errors
 
     [error] = asyncio.run(go())

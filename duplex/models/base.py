@@ -94,8 +94,16 @@ class StreamingSession(ABC):
     async def aclose(self) -> None:
         """Tear down; must be safe to call more than once."""
 
+    def stats(self) -> dict[str, Any]:
+        """Counters worth keeping in session.json (dropped frames, ignored messages...)."""
+        return {}
+
 
 class StreamingModel(Model):
+    #: How long opening a session may take by the model's own settings (connection and handshake);
+    #: the simulator's backstop deadline is never shorter than this.
+    connect_timeout_s: float = 30.0
+
     @abstractmethod
     async def connect(self, info: SessionInfo, clock: Clock) -> StreamingSession:
         """Open a session; ``clock`` is the session clock used to stamp events."""

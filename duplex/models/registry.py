@@ -39,7 +39,7 @@ MODELS.add(
     "cascaded voice agent: Silero VAD, Whisper tiny.en, SmolLM2-135M, Piper; barge-in, backchannels",
 )
 _MOSHI, _RT = "duplex.models.transports.moshi_ws", "duplex.models.transports.realtime_ws"
-MODELS.add("moshi+ws", f"{_MOSHI}:make_moshi_ws", "Moshi/PersonaPlex server, moshi+ws://H:P/api/chat")
+MODELS.add("moshi+ws", f"{_MOSHI}:make_moshi_ws", "Moshi/PersonaPlex, moshi+ws://H:P/api/chat")
 MODELS.add("moshi+wss", f"{_MOSHI}:make_moshi_ws", "the same over TLS")
 MODELS.add("realtime+ws", f"{_RT}:make_realtime_ws", "OpenAI-Realtime-style server, realtime+ws://")
 MODELS.add("realtime+wss", f"{_RT}:make_realtime_ws", "the same over TLS")

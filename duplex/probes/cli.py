@@ -1,4 +1,4 @@
-"""What ``duplex-bench probe`` does, kept out of :mod:`duplex.cli` so that the command stays thin."""
+"""What ``duplex-bench probe`` does, kept out of :mod:`duplex.cli` so the command stays thin."""
 
 from __future__ import annotations
 

@@ -13,12 +13,15 @@ Tokenisation at the context/continuation boundary
 Special tokens
     Whatever the tokeniser adds by default in front of a text (a BOS) is prepended once, found by
     comparing a text tokenised with and without special tokens; nothing is appended. An empty
-    context (an ASR transcript with no words) is conditioned on one start token: the BOS, else
-    ``<|endoftext|>``, else the EOS, so that the first continuation token is still scored.
+    context (an ASR transcript with no words) is conditioned on one start token, so that the first
+    continuation token is still scored: ``<|endoftext|>`` (the document separator of GPT-2-style
+    vocabularies, SmolLM2's included) if the vocabulary has it, else the BOS, else the EOS.
 
 Inference
     ``eval()`` mode, no gradients (``torch.inference_mode``), float32 log-softmax, torch threads
-    fixed at load. The choices of one item run as one right-padded batch.
+    fixed at load. For transformers models the context runs once and its key/value cache is
+    repeated for the choices of the item (one batch); other models get one right-padded batch of
+    context + choice rows. Both give the same log-probabilities up to float rounding (tested).
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ class CausalLMScorer:
         pad = getattr(tokenizer, "pad_token_id", None)
         self.pad_id = int(pad) if pad is not None else 0
         self.boundary_fallbacks = 0
+        self.share_context = _can_share_context(model)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -70,6 +74,7 @@ class CausalLMScorer:
             "boundary_rule": BOUNDARY_RULE,
             "prefix_ids": list(self.prefix),
             "torch_threads": self.torch.get_num_threads(),
+            "shared_context_cache": self.share_context,
             **self.info,
         }
 
@@ -95,8 +100,19 @@ class CausalLMScorer:
         return head, cont
 
     def score_text(self, context: str, continuations: Sequence[str]) -> list[TokenScores]:
-        torch = self.torch
         splits = [self.split(context, c) for c in continuations]
+        if self.share_context:
+            values = self._shared(splits[0][0], [cont for _, cont in splits])
+        else:
+            values = self._padded(splits)
+        return [
+            TokenScores(tuple(min(0.0, v) for v in vals), self._pieces(cont))
+            for vals, (_, cont) in zip(values, splits, strict=True)
+        ]
+
+    def _padded(self, splits: list[tuple[list[int], list[int]]]) -> list[list[float]]:
+        """Every (context + continuation) as one row of a right-padded batch: any model."""
+        torch = self.torch
         seqs = [head + cont for head, cont in splits]
         width = max(len(s) for s in seqs)
         ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
@@ -105,16 +121,45 @@ class CausalLMScorer:
             ids[row, : len(s)] = torch.tensor(s, dtype=torch.long)
             mask[row, : len(s)] = 1
         with torch.inference_mode():
-            logits = self.model(input_ids=ids, attention_mask=mask).logits
-            logp = torch.log_softmax(logits.float(), dim=-1)
-        out: list[TokenScores] = []
+            logp = torch.log_softmax(
+                self.model(input_ids=ids, attention_mask=mask).logits.float(), -1
+            )
+        out = []
         for row, (head, cont) in enumerate(splits):
             # The token at position p is predicted by the logits at p - 1.
             positions = torch.arange(len(head) - 1, len(head) + len(cont) - 1)
-            targets = torch.tensor(cont, dtype=torch.long)
-            values = logp[row, positions, targets].tolist()
-            pieces = self._pieces(cont)
-            out.append(TokenScores(tuple(min(0.0, float(v)) for v in values), pieces))
+            out.append([float(v) for v in logp[row, positions, torch.tensor(cont)].tolist()])
+        return out
+
+    def _shared(self, head: list[int], conts: list[list[int]]) -> list[list[float]]:
+        """The context once, its key/value cache repeated for the continuations (same numbers as
+        :meth:`_padded` up to float rounding, about half the compute on HellaSwag)."""
+        torch = self.torch
+        n, width = len(conts), max(len(c) for c in conts)
+        with torch.inference_mode():
+            first = self.model(input_ids=torch.tensor([head]), use_cache=True, logits_to_keep=1)
+            past = first.past_key_values
+            first_logp = torch.log_softmax(first.logits[0, -1].float(), -1)
+            rest_logp = None
+            if width > 1:
+                past.batch_repeat_interleave(n)
+                ids = torch.full((n, width - 1), self.pad_id, dtype=torch.long)
+                mask = torch.ones((n, len(head) + width - 1), dtype=torch.long)
+                for row, c in enumerate(conts):
+                    ids[row, : len(c) - 1] = torch.tensor(c[:-1], dtype=torch.long)
+                    mask[row, len(head) + len(c) - 1 :] = 0
+                positions = torch.arange(len(head), len(head) + width - 1).expand(n, -1)
+                logits = self.model(
+                    input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=past
+                ).logits
+                rest_logp = torch.log_softmax(logits.float(), -1)
+        out = []
+        for row, c in enumerate(conts):
+            vals = [float(first_logp[c[0]])]
+            if rest_logp is not None and len(c) > 1:
+                idx = torch.arange(len(c) - 1)
+                vals += [float(v) for v in rest_logp[row, idx, torch.tensor(c[1:])].tolist()]
+            out.append(vals)
         return out
 
     def _pieces(self, ids: list[int]) -> tuple[str, ...]:
@@ -124,20 +169,27 @@ class CausalLMScorer:
     def _start_id(self) -> int:
         if self.prefix:
             return self.prefix[-1]
-        for attr in ("bos_token_id",):
-            value = getattr(self.tokenizer, attr, None)
-            if value is not None:
-                return int(value)
         convert = getattr(self.tokenizer, "convert_tokens_to_ids", None)
         if convert is not None:
             eot = convert("<|endoftext|>")
-            unk = getattr(self.tokenizer, "unk_token_id", None)
-            if isinstance(eot, int) and eot != unk:
+            if isinstance(eot, int) and eot != getattr(self.tokenizer, "unk_token_id", None):
                 return eot
-        eos = getattr(self.tokenizer, "eos_token_id", None)
-        if eos is None:
-            raise BackendError(f"{self.name}: tokenizer has no BOS or EOS token to start from")
-        return int(eos)
+        for attr in ("bos_token_id", "eos_token_id"):
+            value = getattr(self.tokenizer, attr, None)
+            if value is not None:
+                return int(value)
+        raise BackendError(f"{self.name}: tokenizer has no start-of-text token to start from")
+
+
+def _can_share_context(model: Any) -> bool:
+    """Whether ``model`` is a transformers model whose cache can be repeated across a batch."""
+    try:
+        from transformers import PreTrainedModel
+    except ImportError:
+        return False
+    return isinstance(model, PreTrainedModel) and bool(
+        getattr(model, "_supports_cache_class", True)
+    )
 
 
 def _special_prefix(tokenizer: Any) -> tuple[int, ...]:

@@ -46,8 +46,13 @@ MUST_MATCH = (
     "backends",
 )
 #: Differences shown beside the comparison but allowed (the model is what is being compared).
-NOTED = ("config.model", "config.clock", "config.seed", "environment.duplex_bench",
-         "environment.packages")
+NOTED = (
+    "config.model",
+    "config.clock",
+    "config.seed",
+    "environment.duplex_bench",
+    "environment.packages",
+)
 
 VERDICTS = ("better", "worse", "no significant change")
 
@@ -100,8 +105,15 @@ class Side:
         cfg = run.config
         ok = run.ok_rows()
         return cls(
-            str(run.folder), run.model, run.suite, str(cfg.get("suite_version")), run.task,
-            str(cfg.get("task_version")), len(ok), len(run.rows) - len(ok), run.step(),
+            str(run.folder),
+            run.model,
+            run.suite,
+            str(cfg.get("suite_version")),
+            run.task,
+            str(cfg.get("task_version")),
+            len(ok),
+            len(run.rows) - len(ok),
+            run.step(),
         )
 
 
@@ -168,18 +180,24 @@ def _under(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(path == p or path.startswith(p + ".") for p in prefixes)
 
 
-def provenance_differences(base: RunData, cand: RunData) -> tuple[list[Difference], list[Difference]]:
+def provenance_differences(
+    base: RunData, cand: RunData
+) -> tuple[list[Difference], list[Difference]]:
     """(differences that make results incomparable, differences merely worth noting)."""
     fb, fc = _flatten(base.run_doc), _flatten(cand.run_doc)
+    must = base.identity or MUST_MATCH
+    noted_paths = base.noted or NOTED
     refused: list[Difference] = []
+    if base.kind != cand.kind:
+        refused.append(Difference("kind", base.kind, cand.kind))
     noted: list[Difference] = []
     for path in sorted(set(fb) | set(fc)):
         a, b = fb.get(path), fc.get(path)
         if a == b:
             continue
-        if _under(path, MUST_MATCH) or "judge" in path.lower():
+        if _under(path, must) or "judge" in path.lower():
             refused.append(Difference(path, a, b))
-        elif _under(path, NOTED):
+        elif _under(path, noted_paths):
             noted.append(Difference(path, a, b))
     return refused, noted
 
@@ -203,7 +221,9 @@ def parse_max_regression(specs: list[str]) -> dict[str, float]:
         try:
             delta = float(value)
         except ValueError:
-            raise ConfigError(f"--max-regression {key}={value}: {value!r} is not a number") from None
+            raise ConfigError(
+                f"--max-regression {key}={value}: {value!r} is not a number"
+            ) from None
         if not delta >= 0:
             raise ConfigError(f"--max-regression {key}={value}: the allowed worsening must be >= 0")
         out[key] = delta
@@ -318,9 +338,7 @@ def compare_runs(
         )
     ok_b, ok_c = base.ok_rows(), cand.ok_rows()
     shared = set(ok_b) & set(ok_c)
-    new_failures = sorted(
-        i for i in ok_b if cand.rows.get(i, {}).get("status") == "failed"
-    )
+    new_failures = sorted(i for i in ok_b if cand.rows.get(i, {}).get("status") == "failed")
     if not shared and not new_failures:
         raise ResultsError(
             f"{base.folder} and {cand.folder} have no scored item in common; nothing to compare"
@@ -491,8 +509,16 @@ def format_markdown(c: Comparison) -> str:
         if m.verdict in ("better", "worse"):
             verdict = f"**{verdict}**"
         cells = [
-            name, m.direction or "?", _num(m.base_mean), _num(m.candidate_mean),
-            _num(m.diff, True), _ci(m), _p(m.p_value), str(m.n), verdict, _gate(m),
+            name,
+            m.direction or "?",
+            _num(m.base_mean),
+            _num(m.candidate_mean),
+            _num(m.diff, True),
+            _ci(m),
+            _p(m.p_value),
+            str(m.n),
+            verdict,
+            _gate(m),
         ]
         lines.append("| " + " | ".join(_md_escape(x) for x in cells) + " |")
     lines += ["", f"**{_md_escape(_result_line(c))}**", ""]

@@ -30,8 +30,8 @@ from duplex.report.runs import STEP_RE, RunData, directions, expand_runs, number
 from duplex.report.svg import (
     LEFT,
     RIGHT,
-    W,
     StepPoint,
+    W,
     step_plot_svg,
     timeline_from_session,
     timeline_svg,
@@ -114,8 +114,13 @@ def _task_directions(runs: Sequence[RunData]) -> dict[str, dict[str, str]]:
     return out
 
 
-def _leaderboard(runs: Sequence[RunData], ctx: _Ctx) -> str:
-    labels = run_labels(runs)
+Column = tuple[str, str, str]  # (task, metric key, header)
+
+
+def _board(
+    runs: Sequence[RunData], ctx: _Ctx, columns: Sequence[Column], labels: dict[Path, str]
+) -> str:
+    """One row per label, a cell per column: mean, 95% interval and n; best per column bold."""
     rows: dict[str, dict[str, RunData]] = {}
     for r in runs:
         rows.setdefault(labels[r.folder], {})[r.task] = r
@@ -123,16 +128,18 @@ def _leaderboard(runs: Sequence[RunData], ctx: _Ctx) -> str:
     any_step = any(r.folder in ctx.steps for r in runs)
     head = ["<th>model</th>"] + (["<th>step</th>"] if any_step else [])
     best: dict[int, float] = {}
-    for j, (task, key, _h) in enumerate(LEADERBOARD_COLUMNS):
+    for j, (task, key, _h) in enumerate(columns):
         d = dirs.get(task, {}).get(key)
         means = [
-            m for row in rows.values() if task in row
+            m
+            for row in rows.values()
+            if task in row
             if (m := number(row[task].summary.get("metrics", {}).get(key, {}).get("mean")))
             is not None
         ]
         if d and len(means) > 1:
             best[j] = min(means) if d == "lower" else max(means)
-    for task, key, header in LEADERBOARD_COLUMNS:
+    for task, key, header in columns:
         d = dirs.get(task, {}).get(key)
         arrow = {"lower": " &darr;", "higher": " &uarr;"}.get(d or "", "")
         tip = f"{task} / {key}" + (f" ({d} is better)" if d else "")
@@ -141,9 +148,11 @@ def _leaderboard(runs: Sequence[RunData], ctx: _Ctx) -> str:
     for label, tasks in rows.items():
         cells = [f'<th class="model">{escape(label)}</th>']
         if any_step:
-            step = next((ctx.steps[r.folder] for r in tasks.values() if r.folder in ctx.steps), None)
+            step = next(
+                (ctx.steps[r.folder] for r in tasks.values() if r.folder in ctx.steps), None
+            )
             cells.append(f"<td>{'' if step is None else step}</td>")
-        for j, (task, key, _h) in enumerate(LEADERBOARD_COLUMNS):
+        for j, (task, key, _h) in enumerate(columns):
             m = tasks[task].summary.get("metrics", {}).get(key) if task in tasks else None
             if not m or m.get("mean") is None:
                 cells.append('<td class="na">-</td>')
@@ -156,17 +165,52 @@ def _leaderboard(runs: Sequence[RunData], ctx: _Ctx) -> str:
             )
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (
-        '<section id="leaderboard"><h2>Leaderboard</h2>'
-        "<p class=\"note\">Columns: Full-Duplex-Bench v1's published table, then ours. Each cell: "
-        "mean over items, 95% bootstrap interval, number of items; &darr;/&uarr; lower/higher is "
-        "better, best in bold. FDB-rule figures are comparable with the anchor's only up to the "
-        "ASR backend, named per run below.</p>"
         '<div class="scroll"><table class="leaderboard"><thead><tr>'
         + "".join(head)
         + "</tr></thead><tbody>"
         + "".join(body)
-        + "</tbody></table></div></section>"
+        + "</tbody></table></div>"
     )
+
+
+def _probe_columns(runs: Sequence[RunData]) -> list[Column]:
+    """Accuracy per condition over all sets (the probe's headline), then the gaps to t2t."""
+    keys = [k for r in runs for k, _l, _d in r.headline]
+    keys += sorted(
+        k
+        for r in runs
+        for k in r.summary.get("metrics", {})
+        if k.startswith("all/") and k.endswith("/gap_mean")
+    )
+    out: list[Column] = []
+    for k in dict.fromkeys(keys):
+        _scope, cond, fig = k.split("/")
+        out.append(("probe", k, f"{cond} {fig.replace('_mean', '')}"))
+    return out
+
+
+def _leaderboard(runs: Sequence[RunData], ctx: _Ctx) -> str:
+    labels = run_labels(runs)
+    suites = [r for r in runs if r.kind == "suite"]
+    probes = [r for r in runs if r.kind == "probe"]
+    parts = ['<section id="leaderboard"><h2>Leaderboard</h2>']
+    if suites:
+        parts.append(
+            '<p class="note">Columns: Full-Duplex-Bench v1\'s published table, then ours. Each '
+            "cell: mean over items, 95% bootstrap interval, number of items; &darr;/&uarr; "
+            "lower/higher is better, best in bold. FDB-rule figures are comparable with the "
+            "anchor's only up to the ASR backend, named per run below.</p>"
+        )
+        parts.append(_board(suites, ctx, LEADERBOARD_COLUMNS, labels))
+    if probes:
+        parts.append(
+            '<h3>Intelligence probes</h3><p class="note">Pairwise continuation accuracy '
+            "(mean-token-NLL rule) per condition over all sets, and the gap acc(t2t) - "
+            "acc(condition); intervals from the probe run.</p>"
+        )
+        parts.append(_board(probes, ctx, _probe_columns(probes), labels))
+    parts.append("</section>")
+    return "".join(parts)
 
 
 # ------------------------------------------------------------------------------ step plots
@@ -182,8 +226,8 @@ def _step_plots(runs: Sequence[RunData], ctx: _Ctx) -> str:
     for task in sorted({r.task for r in stepped}):
         of_task = [r for r in stepped if r.task == task]
         keys = [k for t, k, _h in LEADERBOARD_COLUMNS if t == task]
-        keys += [k for r in of_task for k, _l, _d in r.headline if k not in keys]
-        for key in keys:
+        keys += [k for r in of_task for k, _l, _d in r.headline]
+        for key in dict.fromkeys(keys):
             series: dict[str, list[StepPoint]] = {}
             for r in of_task:
                 m = r.summary.get("metrics", {}).get(key) or {}
@@ -194,9 +238,7 @@ def _step_plots(runs: Sequence[RunData], ctx: _Ctx) -> str:
                     StepPoint(ctx.steps[r.folder], m["mean"], m.get("ci_low"), m.get("ci_high"))
                 )
             if sum(len(s) for s in series.values()) >= 2:
-                plots.append(
-                    step_plot_svg(f"{task}: {key}", series, direction=dirs[task].get(key))
-                )
+                plots.append(step_plot_svg(f"{task}: {key}", series, direction=dirs[task].get(key)))
     if not plots:
         return ""
     return (
@@ -254,8 +296,10 @@ def _item(run: RunData, run_key: str, row: dict[str, Any], ctx: _Ctx, *, open_: 
     chips = []
     for k, label, _d in run.headline[:3]:
         if k in metrics:
-            chips.append(f'<span class="chip" title="{escape(label)}">{escape(k)}='
-                         f"{escape(str(metrics[k]))}</span>")
+            chips.append(
+                f'<span class="chip" title="{escape(label)}">{escape(k)}='
+                f"{escape(str(metrics[k]))}</span>"
+            )
     status = str(row.get("status", "?"))
     parts = [
         f'<details class="item" id="{escape(key)}"{" open" if open_ else ""}>'
@@ -278,7 +322,7 @@ def _item(run: RunData, run_key: str, row: dict[str, Any], ctx: _Ctx, *, open_: 
     texts["model (ASR)"] = row.get("transcript")
     texts.update(row.get("details") or {})
     parts.append('<div class="cols">')
-    parts.append(f'<div><h4>transcripts</h4>{_kv_table(texts, "kv texts")}</div>')
+    parts.append(f"<div><h4>transcripts</h4>{_kv_table(texts, 'kv texts')}</div>")
     parts.append(f"<div><h4>metrics</h4>{_kv_table(metrics)}</div>")
     judge = _judge(row)
     if judge:
@@ -336,6 +380,7 @@ def _run_section(run: RunData, run_key: str, label: str, ctx: _Ctx, first: bool)
         "ASR": (backends.get("asr") or {}).get("backend", cfg.get("asr")),
         "items": _items_text(run),
     }
+    info = {k: v for k, v in info.items() if v is not None}
     if run.folder in ctx.steps:
         info["step"] = ctx.steps[run.folder]
     for k, v in run.run_doc.items():
@@ -351,16 +396,16 @@ def _run_section(run: RunData, run_key: str, label: str, ctx: _Ctx, first: bool)
         m = metrics[k]
         d = dirs.get(k)
         metric_rows.append(
-            f'<tr{" class=headline" if k in heads else ""}><th>{escape(k)}</th>'
+            f"<tr{' class=headline' if k in heads else ''}><th>{escape(k)}</th>"
             f"<td>{_fmt(m.get('mean'))}</td><td>[{_fmt(m.get('ci_low'))}, "
             f"{_fmt(m.get('ci_high'))}]</td><td>{m.get('n')}</td><td>{d or ''}</td></tr>"
         )
     rows = list(run.rows.values())
+    if run.kind != "suite":  # no sessions to show: the figures above are the report
+        rows = []
     shown = rows[: ctx.opts.max_items]
     ctx.clips_left = ctx.opts.audio_items
-    items = [
-        _item(run, run_key, row, ctx, open_=first and i == 0) for i, row in enumerate(shown)
-    ]
+    items = [_item(run, run_key, row, ctx, open_=first and i == 0) for i, row in enumerate(shown)]
     ctx.items += len(shown)
     more = (
         f'<p class="note">{len(rows) - len(shown)} more items not shown (--max-items)</p>'
@@ -372,8 +417,9 @@ def _run_section(run: RunData, run_key: str, label: str, ctx: _Ctx, first: bool)
         f"<h2>{escape(label)} &middot; {escape(run.suite)}</h2>"
         f'<div class="cols"><div>{_kv_table(info)}</div><div><table class="metrics">'
         "<thead><tr><th>metric</th><th>mean</th><th>95% CI</th><th>n</th><th>better</th></tr>"
-        f'</thead><tbody>{"".join(metric_rows)}</tbody></table></div></div>'
-        f"<h3>Items</h3>{''.join(items)}{more}</section>"
+        f"</thead><tbody>{''.join(metric_rows)}</tbody></table></div></div>"
+        + (f"<h3>Items</h3>{''.join(items)}{more}" if items else "")
+        + "</section>"
     )
 
 
@@ -405,7 +451,7 @@ def build_report(
         else "Audio: not embedded (--audio-items 0)."
     )
     page = (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(opts.title)}</title><style>{CSS}</style></head><body>"
         f"<header><h1>{escape(opts.title)}</h1><nav>{nav}</nav>"
@@ -517,10 +563,9 @@ svg.stepplot circle.dot{stroke:none}
 """
 
 # Playhead and click-to-seek. The geometry comes from the SVG's data attributes.
-SCRIPT = (
-    """
+SCRIPT = """
 (function () {
-  var L = %s, R = %s;
+  var L = __LEFT__, R = __RIGHT__;
   document.querySelectorAll('details.item').forEach(function (item) {
     var svg = item.querySelector('svg.timeline');
     var audio = item.querySelector('audio');
@@ -544,6 +589,4 @@ SCRIPT = (
     });
   });
 })();
-"""
-    % (LEFT, W - RIGHT)
-)
+""".replace("__LEFT__", f"{LEFT:g}").replace("__RIGHT__", f"{W - RIGHT:g}")

@@ -14,6 +14,7 @@ intervals, for the leaderboard).
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import math
 import re
@@ -57,6 +58,15 @@ class RunData:
     rows: dict[str, dict[str, Any]]
     #: (metric key, label, direction) of the task's headline figures
     headline: list[tuple[str, str, Direction]] = field(default_factory=list)
+    #: "suite" (sessions, per-item timelines) or another loader's kind, e.g. "probe"
+    kind: str = "suite"
+    #: run_doc paths (prefixes) that must agree for two runs to be compared; None: the defaults
+    #: of :mod:`duplex.report.compare`
+    identity: tuple[str, ...] | None = None
+    #: run_doc paths whose differences are shown but allowed
+    noted: tuple[str, ...] | None = None
+    #: metric-key patterns (fnmatch) -> direction, for metrics a loader knows
+    pattern_directions: dict[str, Direction] = field(default_factory=dict)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -156,14 +166,23 @@ def load_suite_run(folder: Path) -> RunData | None:
     if not summary.get("metrics"):
         from duplex.metrics.stats import summarize
 
-        summary["metrics"] = summarize([r["metrics"] for r in run.ok_rows().values()],
-                                       run.metric_keys())
+        summary["metrics"] = summarize(
+            [r["metrics"] for r in run.ok_rows().values()], run.metric_keys()
+        )
     return run
 
 
+def _load_probe_run(folder: Path) -> RunData | None:
+    from duplex.report.probes import load_probe_run
+
+    return load_probe_run(folder)
+
+
+#: Files that make a folder a run folder (for :func:`expand_runs`).
+MARKERS = ("run.json", "probe.json")
 Loader = Callable[[Path], RunData | None]
 #: Tried in order; the first that recognises a folder reads it.
-LOADERS: list[Loader] = [load_suite_run]
+LOADERS: list[Loader] = [load_suite_run, _load_probe_run]
 
 
 def load_run(folder: Path | str) -> RunData:
@@ -174,15 +193,15 @@ def load_run(folder: Path | str) -> RunData:
         run = loader(folder)
         if run is not None:
             return run
-    raise ResultsError(f"{folder}: not a run folder (no run.json)")
+    raise ResultsError(f"{folder}: not a run folder (no {' or '.join(MARKERS)})")
 
 
 def expand_runs(paths: Iterable[Path | str]) -> list[RunData]:
     """Run folders, or parents whose direct subfolders are runs (``run --scenario all``)."""
     runs: list[RunData] = []
     for p in map(Path, paths):
-        if p.is_dir() and not (p / "run.json").is_file():
-            children = sorted(c for c in p.iterdir() if (c / "run.json").is_file())
+        if p.is_dir() and not any((p / m).is_file() for m in MARKERS):
+            children = sorted(c for c in p.iterdir() if any((c / m).is_file() for m in MARKERS))
             if children:
                 runs.extend(load_run(c) for c in children)
                 continue
@@ -190,12 +209,35 @@ def expand_runs(paths: Iterable[Path | str]) -> list[RunData]:
     return runs
 
 
-def directions(
-    run: RunData, overrides: dict[str, Direction] | None = None
-) -> dict[str, Direction]:
+def directions(run: RunData, overrides: dict[str, Direction] | None = None) -> dict[str, Direction]:
     """Metric -> "lower"/"higher" for this run's task: explicit overrides, then the task's
     headline, then :data:`KNOWN_DIRECTIONS`."""
     out = {m: d for (t, m), d in KNOWN_DIRECTIONS.items() if t == run.task}
+    if run.pattern_directions:
+        for key in run.metric_keys():
+            for pattern, d in run.pattern_directions.items():
+                if fnmatch.fnmatchcase(key, pattern):
+                    out[key] = d
     out.update({k: d for k, _label, d in run.headline})
     out.update(overrides or {})
     return out
+
+
+def text_leaderboard(runs: list[RunData], labels: dict[Path, str]) -> str:
+    """The terminal form of ``report``: the suite leaderboard, then each probe run's headline."""
+    from duplex.report.table import format_leaderboard
+
+    suites = [r for r in runs if r.kind == "suite"]
+    parts = []
+    if suites:
+        parts.append(format_leaderboard([{**r.summary, "model": labels[r.folder]} for r in suites]))
+    for r in runs:
+        if r.kind == "suite":
+            continue
+        cells = []
+        for key, _label, _d in r.headline:
+            m = r.summary.get("metrics", {}).get(key) or {}
+            if m.get("mean") is not None:
+                cells.append(f"{key} {m['mean']:.3f} [{m['ci_low']:.3f}, {m['ci_high']:.3f}]")
+        parts.append(f"{labels[r.folder]} ({r.kind}): " + "; ".join(cells))
+    return "\n".join(parts)

@@ -7,7 +7,7 @@ CSS classes so the look lives in one place.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -47,7 +47,9 @@ class Timeline:
         return LEFT + span * min(max(t / self.duration, 0.0), 1.0) if self.duration > 0 else LEFT
 
 
-def _lane(tl: Timeline, level: npt.NDArray[np.float64], lane: tuple[float, float], ident: str) -> str:
+def _lane(
+    tl: Timeline, level: npt.NDArray[np.float64], lane: tuple[float, float], ident: str
+) -> str:
     """A filled envelope, symmetric around the lane's centre line: the upper half is drawn once
     and mirrored with ``<use>`` (half the bytes)."""
     top, bottom = lane
@@ -127,8 +129,7 @@ def timeline_svg(tl: Timeline, *, item_key: str) -> str:
             f'<text class="tick-label" x="{_f(x)}" y="{AXIS_Y + 6}">{t:g}s</text>'
         )
     out.append(
-        f'<line class="playhead" x1="{LEFT}" x2="{LEFT}" y1="{USER[0] - 4}" y2="{MODEL[1]}"/>'
-        "</svg>"
+        f'<line class="playhead" x1="{LEFT}" x2="{LEFT}" y1="{USER[0] - 4}" y2="{MODEL[1]}"/></svg>'
     )
     return "".join(out)
 
@@ -185,7 +186,7 @@ class StepPoint:
 
 
 def step_plot_svg(
-    title: str, series: dict[str, Sequence[StepPoint]], *, direction: str | None = None
+    title: str, series: Mapping[str, Sequence[StepPoint]], *, direction: str | None = None
 ) -> str:
     """One metric against the training step: a line per series, intervals as error bars."""
     points = [p for pts in series.values() for p in pts]
@@ -196,8 +197,8 @@ def step_plot_svg(
     if x1 == x0:
         x0, x1 = x0 - 1, x1 + 1
 
-    def sx(s: float) -> float:
-        return PL + (PW - PL - PR) * (s - x0) / (x1 - x0)
+    def sx(s: float) -> float:  # 10 units inside the axes, clear of the tick labels
+        return PL + 10 + (PW - PL - PR - 20) * (s - x0) / (x1 - x0)
 
     def sy(v: float) -> float:
         return PT + (PH - PT - PB) * (1 - (v - y0) / (y1 - y0))
@@ -207,13 +208,17 @@ def step_plot_svg(
         f'<svg class="stepplot" viewBox="0 0 {PW:.0f} {PH:.0f}" role="img" '
         f'aria-label="{escape(title)} against step">',
         f'<text class="plot-title" x="{PL}" y="14">{escape(title)}{better}'
-        f"<title>{escape(title)} ({direction or 'no direction'} is better)</title></text>",
+        f"<title>{escape(title)}"
+        + (f" ({direction} is better)" if direction else "")
+        + "</title></text>",
         f'<line class="axis" x1="{PL}" x2="{PL}" y1="{PT}" y2="{PH - PB}"/>',
         f'<line class="axis" x1="{PL}" x2="{PW - PR}" y1="{PH - PB}" y2="{PH - PB}"/>',
     ]
     for v in (y0, (y0 + y1) / 2, y1):
-        out.append(f'<text class="tick-label" x="{PL - 4}" y="{_f(sy(v) + 3)}" '
-                   f'text-anchor="end">{v:.3g}</text>')
+        out.append(
+            f'<text class="tick-label" x="{PL - 4}" y="{_f(sy(v) + 3)}" '
+            f'text-anchor="end">{v:.3g}</text>'
+        )
     for s in sorted(set(steps)):
         out.append(f'<text class="tick-label" x="{_f(sx(s))}" y="{PH - PB + 14}">{s}</text>')
     out.append(f'<text class="tick-label" x="{_f((PL + PW) / 2)}" y="{PH - 4}">step</text>')

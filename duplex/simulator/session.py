@@ -158,14 +158,17 @@ async def run_realtime(
     )
     lateness = np.zeros(n_frames)
     info = _info(item, frame_size, opts.seed)
+    deadline = max(opts.connect_timeout_s, streaming.connect_timeout_s + 5.0)
     try:
-        async with asyncio.timeout(opts.connect_timeout_s):
+        async with asyncio.timeout(deadline):
             session = await streaming.connect(info, clock)
     except TimeoutError:
         raise SessionFailed(
-            f"no session within {opts.connect_timeout_s:.0f} s",
+            f"no session within {deadline:.0f} s",
             _finish(recorder, playback, {"clock": "realtime"}),
         ) from None
+    except ModelError as exc:  # refused connection, failed handshake: a failure of this item
+        raise SessionFailed(str(exc), _finish(recorder, playback, {"clock": "realtime"})) from exc
     failure: list[str] = []
 
     async def send_all(session: StreamingSession) -> None:
@@ -198,6 +201,7 @@ async def run_realtime(
                 sender.cancel()
             receiver.cancel()
     finally:
+        transport = session.stats()
         await session.aclose()
     timings: dict[str, Any] = {
         "clock": "realtime",
@@ -207,6 +211,7 @@ async def run_realtime(
         "send_lateness_ms_p99": float(np.percentile(lateness, 99) * 1000),
         "send_lateness_ms_max": float(lateness.max() * 1000),
         "send_lateness_ms_last": float(lateness[-1] * 1000) if n_frames else 0.0,
+        **({"transport": transport} if transport else {}),
     }
     recording = _finish(recorder, playback, timings)
     if failure:

@@ -9,6 +9,7 @@ is seen.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import shutil
 import subprocess
@@ -44,6 +45,7 @@ class Chromium:
         self._next = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._ws: ClientConnection | None = None
+        self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> Chromium:
         self.profile.mkdir(parents=True, exist_ok=True)
@@ -73,8 +75,8 @@ class Chromium:
         with opener.open(f"http://127.0.0.1:{port}/json/list", timeout=10) as resp:
             targets = json.load(resp)
         page = next(t for t in targets if t.get("type") == "page")
-        self._ws = connect(
-            page["webSocketDebuggerUrl"], proxy=None, max_size=None, open_timeout=10
+        self._ws = self._stack.enter_context(
+            connect(page["webSocketDebuggerUrl"], proxy=None, max_size=None, open_timeout=10)
         )
         for domain in ("Runtime", "Log", "Page", "Network"):
             self.call(f"{domain}.enable")
@@ -101,8 +103,7 @@ class Chromium:
         raise DevToolsError("chromium did not open its DevTools port within 30 s")
 
     def __exit__(self, *exc: object) -> None:
-        if self._ws is not None:
-            self._ws.close()
+        self._stack.close()
         if self._proc is not None:
             self._proc.terminate()
             try:
@@ -168,9 +169,7 @@ class Chromium:
 
     def click(self, x: float, y: float) -> None:
         for kind in ("mousePressed", "mouseReleased"):
-            self.call(
-                "Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1
-            )
+            self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
 
     def problems(self) -> list[str]:
         """Console errors and warnings, uncaught exceptions and error log entries so far."""

@@ -129,3 +129,34 @@ def test_report_opens_in_headless_chromium(report: Path, tmp_path: Path) -> None
         assert page.problems() == []
         external = [u for u in page.requested_urls() if not u.startswith(("file:", "data:"))]
         assert external == []
+
+
+def test_probe_runs_get_their_own_table_and_step_plots(tmp_path: Path) -> None:
+    from tests.report.test_compare import write_probe_json
+
+    a = write_probe_json(tmp_path / "sweep" / "step-1000", "cascade", s2t_right=8)
+    write_probe_json(tmp_path / "sweep" / "step-2000", "cascade", s2t_right=2)
+    info = write_report([a.parent], tmp_path / "p.html")
+    page = info.path.read_text()
+    assert info.runs == 2 and info.items == 0 and "Intelligence probes" in page
+    assert "s2t acc" in page and "s2t gap" in page
+    assert page.count('<svg class="stepplot"') == 2  # t2t and s2t accuracy against step
+
+
+def test_audio_falls_back_to_16k_wav_when_opus_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from duplex.report import media
+
+    tone = (0.1 * np.sin(np.arange(24000 * 4) / 5)).astype(np.float32)
+    clip = media.encode_clip(tone, max_seconds=2)
+    assert clip.mime == "audio/ogg" and clip.truncated and clip.seconds == 2.0
+    assert clip.nbytes < 2 * 8000  # Opus: a few kB a second
+
+    def broken(x: object) -> bytes:
+        raise RuntimeError("no encoder")
+
+    monkeypatch.setattr(media, "_opus", broken)
+    wav = media.encode_clip(tone, max_seconds=2)
+    assert wav.mime == "audio/wav" and wav.uri.startswith("data:audio/wav;base64,UklGR")
+    assert wav.nbytes == 44 + 2 * 16000 * 2

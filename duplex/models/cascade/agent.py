@@ -162,7 +162,17 @@ class CascadeSession(LockstepSession):
             if not turn.words(self.partial):
                 self._drop_turn()
                 return
-            if judgement.complete:
+            if judgement.complete and self.p.eot == "lm":
+                reply = self.conv.start_reply(self.partial, self.p.max_tokens)
+                t0 = time.perf_counter()
+                p_eot = reply.eot_probability()
+                self.timed("llm", t0)
+                if p_eot >= self.p.eot_threshold:
+                    self._take_turn(texts, f"{judgement.reason}, p(eot)={p_eot:.2f}", reply)
+                    return
+                self.note(f"hold: p(eot)={p_eot:.2f}")
+                self.conv.cancel_reply()
+            elif judgement.complete:
                 self._take_turn(texts, judgement.reason)
                 return
             self._maybe_backchannel(texts)
@@ -194,9 +204,9 @@ class CascadeSession(LockstepSession):
         texts.append(text)
         self.note(f"backchannel {text!r}")
 
-    def _take_turn(self, texts: list[str], why: str) -> None:
+    def _take_turn(self, texts: list[str], why: str, reply: Reply | None = None) -> None:
         self.note(f"take turn ({why}): {self.partial!r}")
-        self.reply = self.conv.start_reply(self.partial, self.p.max_tokens)
+        self.reply = reply or self.conv.start_reply(self.partial, self.p.max_tokens)
         self.segmenter = speech_out.Segmenter()
         self.pieces = []
         self.sentences = 0

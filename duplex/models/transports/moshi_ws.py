@@ -95,6 +95,8 @@ class MoshiWsModel(StreamingModel):
         self.url = target.url
         opts = target.options
         self.handshake_timeout_s = opts.float("handshake_timeout", 60.0, low=0.1, high=3600)
+        # connecting and the handshake are each bounded by the handshake timeout
+        self.connect_timeout_s = 2 * self.handshake_timeout_s
         self.stall_timeout_s = opts.float("stall_timeout", 10.0, low=0.1, high=3600)
         self.max_backlog_ms = opts.float("max_backlog_ms", 100.0, low=-1, high=60_000)
         self.max_message_bytes = int(

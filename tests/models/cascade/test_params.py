@@ -9,6 +9,7 @@ from duplex.models.registry import parse_spec
 
 def test_defaults_and_overrides() -> None:
     assert parse(parse_spec("cascade")) == CascadeParams()
+    assert parse(parse_spec("cascade:eot=rule")).eot == "rule"
     p = parse(parse_spec("cascade:eot=silence,backchannel=0,max_tokens=20,barge_in=off"))
     assert p.eot == "silence" and not p.backchannel and p.max_tokens == 20 and not p.barge_in
 

@@ -106,7 +106,7 @@ def test_handshake_timeout_names_the_cause() -> None:
             info = SessionInfo("i", RATE, FRAME, Annotations(speech=()))
             await model.connect(info, RealtimeClock(RATE))  # type: ignore[attr-defined]
 
-    with pytest.raises(ModelError, match="no handshake within 0.3 s"):
+    with pytest.raises(ModelError, match=r"no handshake within 0\.3 s"):
         asyncio.run(go())
 
 

@@ -78,7 +78,7 @@ def test_speech_started_cuts_playout_cancels_and_truncates(ga: bool) -> None:
     assert "response.cancel" in sent
     truncate = next(e for e in script.received if e["type"] == "conversation.item.truncate")
     assert truncate["item_id"] == "it1" and truncate["content_index"] == 0
-    heard_ms = (cut - [e for e in rec.events if isinstance(e, ModelAudio)][0].at / RATE) * 1000
+    heard_ms = (cut - next(e for e in rec.events if isinstance(e, ModelAudio)).at / RATE) * 1000
     assert truncate["audio_end_ms"] == pytest.approx(heard_ms, abs=2)
 
 

@@ -1,0 +1,111 @@
+"""run_probe end to end with injected models: t2t == s2t when the ASR hears the text exactly."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from duplex.errors import ConfigError
+from duplex.probes import conditions as cond_mod
+from duplex.probes.cascade import CascadeScorer
+from duplex.probes.hf import CausalLMScorer
+from duplex.probes.models import check_scorer, load_scorer
+from duplex.probes.run import ProbeConfig, resolve_conditions, run_probe, word_error_rate
+from duplex.probes.sets import load_set
+from tests.probes.fakes import BigramLM, CopyScorer, WordTokenizer, bigram_table
+
+
+def lm_for(items: list) -> CausalLMScorer:
+    words = {w for it in items for t in (it.context, *it.choices) for w in t.split()}
+    tok = WordTokenizer(sorted(words | {"a", "b"}))
+    rng = np.random.default_rng(0)
+    prefer = {w: {v: float(rng.uniform(0.001, 0.01)) for v in list(words)[:5]} for w in words}
+    return CausalLMScorer(BigramLM(bigram_table(tok.vocab, prefer)), tok, name="bigram")
+
+
+def test_t2t_and_s2t_agree_exactly_when_the_transcript_is_the_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    items = list(load_set("copa", limit=8).items)
+    texts: dict[int, str] = {}
+
+    def render(text: str, condition: object, *, seed: int = 0) -> tuple[np.ndarray, int]:
+        n = 1000 + len(texts)
+        texts[n] = text
+        return np.zeros(n, np.float32), 16000
+
+    monkeypatch.setattr(cond_mod, "render", render)
+    scorer = CascadeScorer(lm_for(items), transcribe=lambda x, rate: texts[x.size])
+    run = run_probe(
+        ProbeConfig(model="fake", sets=("copa",), conditions=("t2t", "s2t"), limit=8),
+        scorer=scorer,
+    )
+    by = {(r["id"], r["condition"]): r for r in run.items}
+    for it in items:
+        assert by[(it.id, "t2t")]["choices"] == by[(it.id, "s2t")]["choices"]
+        assert by[(it.id, "s2t")]["context_heard"] == it.context
+    s2t = next(r for r in run.rows if r["condition"] == "s2t")
+    assert s2t["gap_mean"] == {"value": 0.0, "ci_low": 0.0, "ci_high": 0.0}
+    assert s2t["nll_shift"]["value"] == 0.0 and s2t["context_wer"] == 0.0
+
+
+def test_a_garbled_transcript_opens_a_gap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cond_mod, "render", lambda t, c, seed=0: (np.zeros(10, np.float32), 16000))
+    good = {it.choices[it.label] for it in load_set("copa").items}
+    # the ASR hears nothing; the LM still prefers the plausible choice (it scores the choices)
+    scorer = CascadeScorer(CopyScorer(good, bias=0.5), transcribe=lambda x, rate: "")
+    run = run_probe(
+        ProbeConfig(model="fake", sets=("copa",), conditions=("s2t",), limit=20), scorer=scorer
+    )
+    assert [r["condition"] for r in run.rows] == ["t2t", "s2t"]  # t2t added as the reference
+    assert run.rows[0]["acc_mean"]["value"] == 1.0
+    assert run.rows[1]["context_wer"] == 1.0
+
+
+def test_conditions_a_text_model_cannot_take_are_refused() -> None:
+    scorer = CopyScorer()
+    assert [c.name for c in resolve_conditions(scorer, [])] == ["t2t"]
+    with pytest.raises(ConfigError, match=r"cannot take condition 's2t'.*cascade:SPEC"):
+        resolve_conditions(scorer, ["s2t"])
+
+
+def test_python_hook_loads_and_checks_the_protocol() -> None:
+    scorer = load_scorer("python:tests.probes.fakes:make_copy_scorer:ckpt/step_500")
+    assert scorer.name == "copy" and scorer.describe()["bias"] == pytest.approx(0.5)
+    with pytest.raises(ConfigError, match="no 'name'"):
+        load_scorer("python:tests.probes.fakes:not_a_scorer")
+    with pytest.raises(ConfigError, match="cannot import"):
+        load_scorer("python:no.such.module:f")
+    with pytest.raises(ConfigError, match="declares 'speech' but has no score_speech"):
+        bad = CopyScorer()
+        bad.modalities = frozenset({"text", "speech"})
+        check_scorer(bad, "x")
+
+
+def test_results_are_json_with_provenance(tmp_path: Path) -> None:
+    from duplex.probes.run import write_results
+
+    run = run_probe(
+        ProbeConfig(
+            model="python:tests.probes.fakes:make_copy_scorer", sets=("copa", "bcopa"), limit=5
+        )
+    )
+    assert {r["set"] for r in run.rows} == {"copa", "bcopa", "all"}
+    path = write_results(run, tmp_path)
+    import json
+
+    data = json.loads(path.read_text())
+    prov = data["provenance"]
+    assert prov["model_spec"].startswith("python:")
+    assert [s["version"] for s in prov["sets"]] and prov["environment"]["packages"]
+    assert prov["seeds"] == {"noise": 0, "bootstrap": 0}
+    assert not math.isnan(data["summary"][0]["acc_mean"]["value"])
+
+
+def test_word_error_rate() -> None:
+    assert word_error_rate("The cat sat.", "the cat sat") == (0, 3)
+    assert word_error_rate("well-groomed lawn", "well groomed long") == (1, 3)
+    assert word_error_rate("a b", "") == (2, 2)
