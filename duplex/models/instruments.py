@@ -163,16 +163,54 @@ def make_eager(spec: ModelSpec) -> EagerModel:
 
 
 class _OracleSession(PlannedSession):
-    def __init__(self, info: SessionInfo, mode: str, latency: float, length: float) -> None:
+    """Speaks at times read from the annotations; on interruption items it can also stop ``stop``
+    s after the user's interruption starts and answer ``respond`` s after it ends.
+
+    The interruption is found in the input itself: the user channel is digital silence between
+    the context turn and the interruption, so its first and last voiced samples are exact.
+    """
+
+    def __init__(self, info: SessionInfo, p: OracleParams) -> None:
         super().__init__(info)
-        rate = info.sample_rate
-        reply = utterance(length, rate)
+        rate = self.rate = info.sample_rate
         ann = info.annotations
-        if mode == "turn_end":
-            self.say(reply, round((ann.turn_end + latency) * rate))
-        elif mode == "pause":
+        # With a stop time, speak without pauses so the stop always falls inside speech.
+        talk = utterance(p.length, rate, gapless=p.stop is not None)
+        if p.mode == "turn_end":
+            self.say(talk, round((ann.turn_end + p.latency) * rate))
+        elif p.mode == "pause":
             for pause in ann.pauses:
-                self.say(reply, round((pause.start + latency) * rate))
+                self.say(talk, round((pause.start + p.latency) * rate))
+        elif p.mode == "backchannel":
+            bc = backchannel(rate)
+            for point in ann.extra.get("backchannel_reference", []):
+                self.say(bc, round((float(point["t"]) + p.latency) * rate))
+        interrupt = ann.extra.get("interrupt")
+        self._watch_from: int | None = None
+        if interrupt is not None and (p.stop is not None or p.respond is not None):
+            self._watch_from = round(float(interrupt["armed_at"]) * rate)
+        self._stop, self._respond = p.stop, p.respond
+        self._answer = utterance(p.length, rate)
+        self._cue_start: int | None = None
+        self._cue_last = 0  # last voiced input sample seen since the interruption started
+
+    def react(self, frame: Samples) -> None:
+        if self._watch_from is None:
+            return
+        base = self.n * self.frame
+        voiced = base + np.flatnonzero(frame)
+        voiced = voiced[voiced >= self._watch_from]
+        if self._cue_start is None:
+            if voiced.size == 0:
+                return
+            self._cue_start = int(voiced[0])
+            if self._stop is not None:
+                self.hush(self._cue_start + round(self._stop * self.rate))
+        if voiced.size:
+            self._cue_last = int(voiced[-1])
+        elif self._respond is not None:  # a silent frame after the interruption: it has ended
+            self.say(self._answer, self._cue_last + 1 + round(self._respond * self.rate))
+            self._watch_from = None
 
 
 @dataclass(frozen=True)
@@ -180,32 +218,37 @@ class OracleParams:
     mode: str
     latency: float
     length: float
+    stop: float | None = None
+    respond: float | None = None
 
 
 class OracleModel(InstrumentModel):
     params: OracleParams
 
     def open(self, info: SessionInfo) -> LockstepSession:
-        p = self.params
-        return _OracleSession(info, p.mode, p.latency, p.length)
+        return _OracleSession(info, self.params)
 
 
 def make_oracle(spec: ModelSpec) -> OracleModel:
     a = SpecArgs(
         spec,
         {
-            "mode": "turn_end | pause: where it speaks",
-            "latency": "s after the turn end or pause start",
+            "mode": "turn_end | pause | backchannel: where it speaks",
+            "latency": "s after the turn end, pause start or backchannel reference point",
             "length": "s of speech",
+            "stop": "s after an interruption starts at which it stops talking (default: never)",
+            "respond": "s after an interruption ends at which it answers (default: never)",
         },
     )
     warm_up(vad=False)
     return OracleModel(
         spec,
         OracleParams(
-            mode=a.choice("mode", "turn_end", ("turn_end", "pause")),
+            mode=a.choice("mode", "turn_end", ("turn_end", "pause", "backchannel")),
             latency=a.float("latency", 0.6, high=60),
             length=a.float("length", 2.0, low=0.05, high=600),
+            stop=a.optional_float("stop", high=60),
+            respond=a.optional_float("respond", high=60),
         ),
     )
 

@@ -8,6 +8,7 @@ module, never a branch in the harness.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 
 from duplex.errors import ConfigError
@@ -36,7 +37,8 @@ MODELS.add(
 MODELS.add(
     "cascade",
     "duplex.models.cascade:make_cascade",
-    "cascaded voice agent: Silero VAD, Whisper tiny.en, SmolLM2-135M, Piper; barge-in, backchannels",
+    "cascaded voice agent: Silero VAD, Whisper tiny.en, SmolLM2-135M, Piper; barge-in, "
+    "backchannels",
 )
 _MOSHI, _RT = "duplex.models.transports.moshi_ws", "duplex.models.transports.realtime_ws"
 MODELS.add("moshi+ws", f"{_MOSHI}:make_moshi_ws", "Moshi/PersonaPlex, moshi+ws://H:P/api/chat")
@@ -102,6 +104,12 @@ class SpecArgs:
                 f"model spec {self.spec.text!r}: {key}={value} is outside [{low}, {high}]"
             )
         return value
+
+    def optional_float(
+        self, key: str, *, low: builtins.float = 0.0, high: builtins.float = 1e9
+    ) -> builtins.float | None:
+        """A number if given, else None (the behaviour is off)."""
+        return self.float(key, 0.0, low=low, high=high) if key in self.spec.args else None
 
     def bool(self, key: str, default: bool) -> bool:
         raw = self.spec.args.get(key)

@@ -45,8 +45,9 @@ def format_table(rows: Sequence[dict[str, Any]], timing: dict[str, Any] | None =
     if timing:
         speed = ", ".join(
             f"{name} {t['items_per_minute']:.0f}/min"
+            + (f" ({t['cpu_seconds'] / t['items']:.2f} cpu-s/item)" if t.get("cpu_seconds") else "")
             for name, t in timing.items()
-            if t.get("items_per_minute") is not None
+            if t.get("items_per_minute") is not None and t.get("items")
         )
-        lines.append(f"throughput (items a minute, incl. rendering on a cold cache): {speed}")
+        lines.append(f"throughput (wall; includes rendering on a cold cache): {speed}")
     return "\n".join(lines)

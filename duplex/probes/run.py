@@ -154,15 +154,17 @@ def run_probe(
     by_set: dict[str, dict[str, list[ItemScores]]] = {}
     records: list[dict[str, Any]] = []
     seconds = dict.fromkeys((c.name for c in chosen), 0.0)
+    cpu = dict.fromkeys((c.name for c in chosen), 0.0)
     counts = dict.fromkeys((c.name for c in chosen), 0)
     for probe_set in sets:
         per_cond: dict[str, list[ItemScores]] = {}
         for condition in chosen:
             results: list[ItemScores] = []
             for item in probe_set.items:
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 scores = score_item(scorer, item, condition, seed=config.seed)
                 seconds[condition.name] += time.perf_counter() - start
+                cpu[condition.name] += time.process_time() - start_cpu
                 counts[condition.name] += 1
                 results.append(ItemScores(item.id, item.label, scores))
                 records.append(_record(probe_set.name, item, condition, scores))
@@ -176,6 +178,9 @@ def run_probe(
     timing: dict[str, dict[str, float | None]] = {
         name: {
             "seconds": round(seconds[name], 3),
+            # CPU seconds of the whole process (all threads): wall time is only meaningful on an
+            # otherwise idle machine, CPU time shows the cost when the cores are shared.
+            "cpu_seconds": round(cpu[name], 3),
             "items": counts[name],
             "items_per_minute": round(60.0 * counts[name] / seconds[name], 1)
             if seconds[name] > 0

@@ -40,19 +40,20 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"items: {items['ok']} scored, {items['failed']} failed, {items['planned']} planned"
         + ("" if summary["complete"] else " (incomplete: --resume finishes it)"),
         "",
-        f"{'metric':<36} {'mean':>7}  {'95% CI':>17}  {'n':>4}",
     ]
     metrics = summary["metrics"]
     headline = [h for h in summary["headline"] if h["key"] in metrics]
     rest = sorted(k for k in metrics if k not in {h["key"] for h in headline})
     rows = [(h["key"], f"{h['label']} ({h['better']} is better)") for h in headline]
     rows += [(k, k) for k in rest]
+    w = max([len(label) for _, label in rows] + [6])
+    lines.append(f"{'metric':<{w}} {'mean':>7}  {'95% CI':>17}  {'n':>4}")
     for i, (key, label) in enumerate(rows):
         if i == len(headline) and headline:
             lines.append("")
         m = metrics[key]
         ci = f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}]"
-        lines.append(f"{label:<36} {_fmt(m['mean']):>7}  {ci:>17}  {m['n']:>4}")
+        lines.append(f"{label:<{w}} {_fmt(m['mean']):>7}  {ci:>17}  {m['n']:>4}")
     for f in summary.get("failures", [])[:10]:
         lines.append(f"failed {f['item_id']}: {f['reason']}")
     return "\n".join(lines)

@@ -3,9 +3,11 @@
 States (``self.state``):
 
 ``listen``   VAD on every frame. When the user's turn has been silent for ``check_silence`` the
-             partial transcript is checked (one ASR call, the heaviest step); a complete turn
-             starts a reply, an unfinished one is held (maybe with a backchannel) until the user
-             goes on or ``max_silence`` passes.
+             partial transcript is checked (one ASR call, the heaviest step). A turn that the
+             text rule (:mod:`.turn`) finds complete and to which the LLM gives an end-of-turn
+             probability of at least ``eot_threshold`` starts a reply - that probability comes
+             from the pre-fill the reply needs anyway; an unfinished one is held (maybe with a
+             backchannel) until the user goes on or ``max_silence`` passes.
 ``think``    the reply is prepared one unit of work per step - the LLM prefill, then
              ``tokens_per_step`` tokens, or one Piper call for a finished piece of text - so no
              single step is much longer than the ASR call. User speech here means the silence

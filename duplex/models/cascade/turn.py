@@ -14,7 +14,11 @@ thinking that we could."), so punctuation is only trusted together with the last
 * otherwise complete.
 
 An incomplete turn is still taken after a longer silence (``CascadeParams.max_silence``): people
-do trail off.
+do trail off. Measured on the pause_handling suite: on its texts the rule holds 131/131 pause
+prefixes and takes 63/64 whole turns; on Whisper's partial transcripts (first 16 items, audio cut
+at each pause) it holds 19/31 prefixes where punctuation alone holds 8/31, and takes 16/16 turns.
+Whisper's fragments that pass ("... I want to visit.", "... that the neighbors.") are caught by
+the LLM's end-of-turn probability in :mod:`.agent` (eot=lm).
 """
 
 from __future__ import annotations
