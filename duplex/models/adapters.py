@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from duplex.audio import Samples
-from duplex.events import ModelAudio, ModelEvent, ModelFailed, ModelText
+from duplex.events import ModelAudio, ModelAudioCleared, ModelEvent, ModelFailed, ModelText
 from duplex.models.base import (
     LockstepModel,
     LockstepSession,
@@ -57,6 +57,8 @@ class _LockstepStream(StreamingSession):
             while (frame := await self._inbox.get()) is not None:
                 out = await loop.run_in_executor(self._pool, self._session.step, frame)
                 at = self._clock.now_samples()
+                if out.clear:
+                    await self._outbox.put(ModelAudioCleared(at))
                 await self._outbox.put(ModelAudio(at, out.audio))
                 for text in out.texts:
                     await self._outbox.put(ModelText(at, text))

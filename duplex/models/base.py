@@ -44,6 +44,9 @@ class StepOutput:
 
     audio: Samples
     texts: tuple[str, ...] = ()
+    #: the model stopped talking: cut whatever of its earlier output is still queued for playout
+    #: (a model that fell behind real time has a backlog it could not otherwise recall)
+    clear: bool = False
 
 
 class Model(ABC):  # noqa: B024 - abstract through its two subclasses, never used directly

@@ -8,7 +8,8 @@ Tokenisation at the context/continuation boundary
     tokenisers with a leading-space convention practically never make), we fall back to
     tokenising the context and ``" " + continuation`` separately and concatenating, so that the
     context is always conditioned on exactly as tokenised alone and every choice of an item sees
-    the same context tokens. The rule used is recorded per call (:attr:`boundary_fallbacks`).
+    the same context tokens. The fallbacks are counted (:attr:`boundary_fallbacks`, recorded in
+    the results).
 
 Special tokens
     Whatever the tokeniser adds by default in front of a text (a BOS) is prepended once, found by
@@ -75,6 +76,7 @@ class CausalLMScorer:
             "prefix_ids": list(self.prefix),
             "torch_threads": self.torch.get_num_threads(),
             "shared_context_cache": self.share_context,
+            "boundary_fallbacks": self.boundary_fallbacks,
             **self.info,
         }
 

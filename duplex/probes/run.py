@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from duplex.errors import ConfigError, ResultsError
+from duplex.errors import ConfigError, ModelError, ResultsError
 from duplex.probes import conditions as cond_mod
 from duplex.probes import metrics
 from duplex.probes.conditions import CONDITIONS, ORDER, Condition
@@ -116,6 +116,21 @@ def score_item(
     scorer: ContinuationScorer, item: ProbeItem, condition: Condition, *, seed: int
 ) -> tuple[TokenScores, ...]:
     """The scores of every choice of ``item`` under ``condition``; checks the scorer's answer."""
+    try:
+        scores = _score(scorer, item, condition, seed=seed)
+    except ValueError as exc:  # e.g. a TokenScores with a positive log-probability
+        raise ModelError(f"probe model {scorer.name!r} on {item.id}: {exc}") from exc
+    if len(scores) != len(item.choices) or not all(isinstance(s, TokenScores) for s in scores):
+        raise ModelError(
+            f"probe model {scorer.name!r} returned {len(scores)} scores for "
+            f"{len(item.choices)} continuations of {item.id}"
+        )
+    return tuple(scores)
+
+
+def _score(
+    scorer: ContinuationScorer, item: ProbeItem, condition: Condition, *, seed: int
+) -> list[TokenScores]:
     if condition.modality == TEXT:
         scores = cast(TextScorer, scorer).score_text(item.context, item.choices)
     elif condition.modality == SPEECH:
@@ -129,12 +144,7 @@ def score_item(
         )
     else:  # pragma: no cover - the registry holds only the three modalities
         raise ConfigError(f"condition {condition.name!r} has unknown modality")
-    if len(scores) != len(item.choices) or not all(isinstance(s, TokenScores) for s in scores):
-        raise ConfigError(
-            f"probe model {scorer.name!r} returned {len(scores)} scores for "
-            f"{len(item.choices)} continuations of {item.id}"
-        )
-    return tuple(scores)
+    return list(scores)
 
 
 def run_probe(

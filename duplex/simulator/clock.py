@@ -11,11 +11,12 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
-#: asyncio's timer wakes up late by a millisecond or more on Linux (epoll rounds its timeout up to
-#: whole milliseconds); the last stretch before a deadline is covered by yielding to the loop
-#: instead, which keeps send jitter near zero while leaving the loop free to receive model output.
-#: Cost: about 4% of a core at 80 ms frames.
-SPIN_MARGIN_S = 0.003
+#: asyncio's timer wakes up late by a millisecond or more on Linux (epoll rounds its timeout up
+#: to whole milliseconds), so the last stretch before a deadline is a blocking ``time.sleep``,
+#: which the kernel's high-resolution timers end within tens of microseconds. Blocking the loop
+#: that briefly loses no event (they queue), and unlike a busy ``sleep(0)`` spin it releases the
+#: GIL: a spin starved an in-process model's worker thread and doubled its compute time.
+SPIN_MARGIN_S = 0.002
 
 
 class Clock(ABC):
@@ -58,8 +59,9 @@ class RealtimeClock(Clock):
         remaining = t - self.now()
         if remaining > SPIN_MARGIN_S:
             await asyncio.sleep(remaining - SPIN_MARGIN_S)
-        while self.now() < t:  # noqa: ASYNC110 - a deliberate sub-millisecond spin, see SPIN_MARGIN_S
-            await asyncio.sleep(0)
+        remaining = t - self.now()
+        if remaining > 0:
+            time.sleep(remaining)  # noqa: ASYNC251 - deliberate, at most SPIN_MARGIN_S; see above
 
 
 class VirtualClock(Clock):

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from duplex.errors import ConfigError, ModelError
-from duplex.events import ModelAudio, ModelFailed, ModelText
+from duplex.events import ModelAudio, ModelAudioCleared, ModelFailed, ModelText
 from duplex.models.adapters import LockstepAsStreaming
 from duplex.models.base import LockstepModel, Model, SessionInfo, StreamingModel, StreamingSession
 from duplex.scenarios.base import ScenarioItem
@@ -124,6 +124,8 @@ def run_lockstep(model: LockstepModel, item: ScenarioItem, opts: SessionOptions)
                     _finish(recorder, playback, {"clock": "lockstep"}),
                 )
             busy_until = max(ready, busy_until) + round(compute[n] * rate)
+            if out.clear:
+                recorder.add(ModelAudioCleared(busy_until))
             recorder.add(ModelAudio(busy_until, out.audio))
             for text in out.texts:
                 recorder.add(ModelText(busy_until, text))

@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from duplex.errors import ConfigError
+from duplex.errors import ConfigError, ModelError
 from duplex.probes import conditions as cond_mod
 from duplex.probes.cascade import CascadeScorer
 from duplex.probes.hf import CausalLMScorer
 from duplex.probes.models import check_scorer, load_scorer
 from duplex.probes.run import ProbeConfig, resolve_conditions, run_probe, word_error_rate
+from duplex.probes.scoring import TokenScores
 from duplex.probes.sets import load_set
 from tests.probes.fakes import BigramLM, CopyScorer, WordTokenizer, bigram_table
 
@@ -109,3 +110,39 @@ def test_word_error_rate() -> None:
     assert word_error_rate("The cat sat.", "the cat sat") == (0, 3)
     assert word_error_rate("well-groomed lawn", "well groomed long") == (1, 3)
     assert word_error_rate("a b", "") == (2, 2)
+
+
+class SpeechBoth:
+    """A 'speech LLM' that scores spoken continuations: shorter audio = more likely."""
+
+    name = "speech-both"
+    modalities = frozenset({"speech+speech"})
+
+    def describe(self) -> dict[str, str]:
+        return {"name": self.name}
+
+    def score_speech_continuation(
+        self, context: np.ndarray, rate: int, continuations: list, continuation_rate: int
+    ) -> list[TokenScores]:
+        assert context.size == 7 and continuation_rate == 16000
+        return [TokenScores((-0.001 * c.size,)) for c in continuations]
+
+
+def test_s2s_hands_spoken_continuations_to_a_speech_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    def render(text: str, condition: object, *, seed: int = 0) -> tuple[np.ndarray, int]:
+        return np.zeros(7 if text.endswith(("because", "so")) else len(text), np.float32), 16000
+
+    monkeypatch.setattr(cond_mod, "render", render)
+    scorer = check_scorer(SpeechBoth(), "test")
+    run = run_probe(ProbeConfig(model="t", sets=("copa",), limit=6), scorer=scorer)
+    assert [r["condition"] for r in run.rows] == ["s2s"]  # no text: no t2t, no gap
+    assert "gap_mean" not in run.rows[0]
+
+
+def test_a_scorer_returning_bad_numbers_is_a_model_error() -> None:
+    class Broken(CopyScorer):
+        def score_text(self, context: str, continuations: list) -> list[TokenScores]:
+            return [TokenScores((0.5,))]  # positive log-probability
+
+    with pytest.raises(ModelError, match="probe model 'copy' on copa-dev-"):
+        run_probe(ProbeConfig(model="t", sets=("copa",), limit=1), scorer=Broken())

@@ -87,6 +87,8 @@ class CascadeSession(LockstepSession):
         self.playout = speech_out.Playout(self.frame, self.rate)
         self.sentences = 0
         self.paused_at: int | None = None  # overlap start while playout is paused
+        self._clear = False  # cut queued playout with the next output frame
+        self._voice_on = False  # the previous output frame was reply speech
 
     # ------------------------------------------------------------------ helpers
     def sec(self, seconds: float) -> int:
@@ -115,16 +117,25 @@ class CascadeSession(LockstepSession):
             self._listen(texts)
         elif self.state in ("think", "speak"):
             self._respond(texts)
+        # Cut queued output when the voice stops for the user (pause, barge-in) and when a reply
+        # starts or resumes: a slow step leaves a backlog of frames in the playout queue, and
+        # without the cut the reply would wait behind queued silence and a stop behind queued
+        # speech - a playout buffer of a real agent is flushed at exactly these moments.
+        clear = self._clear
+        self._clear = False
         if self.state == "speak" and self.paused_at is None and self.playout.active:
             out = self.playout.next_frame()
+            clear = clear or not self._voice_on
+            self._voice_on = True
         else:
             out = np.zeros(self.frame, np.float32)
+            self._voice_on = False
             if self.state == "listen" and self.playout.active:  # a backchannel
                 out = self.playout.next_frame()
         if self.state == "speak" and not self.playout.active and self._reply_finished():
             self._end_reply("done")
         self.n += 1
-        return StepOutput(audio=out, texts=tuple(texts))
+        return StepOutput(audio=out, texts=tuple(texts), clear=clear)
 
     def _on_chunk(self, end: int, prob: float) -> None:
         chunk = round(512 * self.rate / 16000)
@@ -273,6 +284,7 @@ class CascadeSession(LockstepSession):
         if self.paused_at is None:
             if self.voiced_run >= self.sec(p.barge_pause):
                 self.paused_at = max(0, self.last_voiced - self.voiced_run)
+                self._clear = True
                 self.note("paused for overlapping speech")
             return False
         overlap_voiced = self.last_voiced - self.paused_at
@@ -301,6 +313,7 @@ class CascadeSession(LockstepSession):
         self.checked_at = -1
 
     def _end_reply(self, why: str) -> None:
+        self._clear = why != "done"
         self.playout.clear()
         if self.reply is not None:
             self.conv.finish_reply(" ".join(self.playout.spoken_text))

@@ -137,12 +137,13 @@ def run_cascade_bench(
         say(f"repeat {r + 1}/{repeats}: interruptions")
         for q in QUESTIONS[:3]:
             plain = build_item([(0.5, q)], tail=8.0)
-            onset = next(iter(_run(model, plain, _NO_COMPUTE, figures)), None)
-            if onset is None:
-                continue
-            at = onset.start + 1.0
-            it = build_item([(0.5, q), (at, INTERRUPTION)], tail=5.0)
             for clock, out in ((watch, figures.stop_s), (_NO_COMPUTE, figures.stop_reaction_s)):
+                # the interruption comes 1 s into the reply as heard with this clock
+                onset = next(iter(_run(model, plain, clock, figures)), None)
+                if onset is None:
+                    continue
+                at = onset.start + 1.0
+                it = build_item([(0.5, q), (at, INTERRUPTION)], tail=5.0)
                 talking = [s for s in _run(model, it, clock, figures) if s.start < at < s.end + 0.5]
                 if talking:
                     out.append(max(0.0, talking[0].end - at))
