@@ -35,7 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="suite name (see `scenarios`), a YAML path, or `all` for every registered suite",
     )
-    run.add_argument("--model", default=None, help="model spec (see `models`); default: scripted")
+    run.add_argument(
+        "--model",
+        default=None,
+        help="model spec (see `models`); default: cascade (the embedded voice agent)",
+    )
     run.add_argument("--clock", default="auto", choices=("auto", "lockstep", "realtime"))
     run.add_argument("--limit", type=int, default=None, help="only the first N items")
     run.add_argument("--out", type=Path, default=None, help="run folder (default: runs/...)")
