@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--limit", type=int, default=20, help="cascade: items per suite")
     _probe_parser(sub)
     _report_parsers(sub)
+    _live_parsers(sub)
     return p
 
 
@@ -386,6 +387,26 @@ def _report(args: argparse.Namespace) -> int:
         f"{info.clips} audio clips of {info.audio_bytes / 1e6:.1f} MB)"
     )
     return 0
+
+
+def _live_parsers(sub: Any) -> None:
+    from duplex.live.cli import add_live_parsers
+
+    add_live_parsers(sub)
+
+
+@command("live")
+def _live(args: argparse.Namespace) -> int:
+    from duplex.live.cli import live_command
+
+    return live_command(args)
+
+
+@command("devices")
+def _devices(args: argparse.Namespace) -> int:
+    from duplex.live.cli import devices_command
+
+    return devices_command(args)
 
 
 @command("score")

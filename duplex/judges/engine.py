@@ -1,0 +1,91 @@
+"""Judging many items: cache first, then the backend with bounded concurrency and retries.
+
+Transient failures (:class:`RetryableError`: rate limits, server errors, timeouts) are retried
+with exponential backoff, or after the server's ``retry-after`` when it gives one. When the
+attempts run out, or on a final :class:`JudgeError`, the item gets a verdict with ``score`` None
+and the reason: a failed judgement is recorded as missing, never as a default score.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from duplex.judges.base import Judge, JudgeError, JudgeInput, RetryableError, Verdict
+from duplex.judges.cache import VerdictCache, cache_key
+
+_log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Delay before attempt ``n + 1`` after ``n`` failures: ``base * 2**(n-1)``, capped; a server's
+    ``retry-after`` replaces it (also capped, so a hostile header cannot stall a run)."""
+
+    base: float = 1.0
+    cap: float = 60.0
+
+    def delay(self, failures: int, retry_after: float | None) -> float:
+        if retry_after is not None and retry_after >= 0:
+            return min(retry_after, self.cap)
+        return min(self.base * 2 ** (failures - 1), self.cap)
+
+
+def missing(judge: Judge, reason: str, raw: str = "") -> Verdict:
+    return Verdict(None, reason, judge.name, judge.model, judge.prompt_version, raw=raw)
+
+
+def rate_with_retries(
+    judge: Judge, item: JudgeInput, *, backoff: Backoff = Backoff(), sleep: Sleep = time.sleep
+) -> Verdict:
+    """One item, retried on transient failures; never raises for a judge failure."""
+    failures = 0
+    while True:
+        try:
+            return judge.rate(item)
+        except RetryableError as exc:
+            failures += 1
+            if failures >= judge.max_attempts:
+                return missing(judge, f"gave up after {failures} attempts: {exc}")
+            wait = backoff.delay(failures, exc.retry_after)
+            _log.info("judge %s: %s; retrying in %.1f s", judge.name, exc, wait)
+            sleep(wait)
+        except JudgeError as exc:
+            return missing(judge, str(exc))
+        except Exception as exc:  # the harness boundary: a crashed judge is one missing score
+            return missing(judge, f"judge crashed: {type(exc).__name__}: {exc}")
+
+
+def judge_items(
+    judge: Judge,
+    items: Sequence[JudgeInput],
+    *,
+    cache: VerdictCache | None = None,
+    concurrency: int | None = None,
+    backoff: Backoff = Backoff(),
+    sleep: Sleep = time.sleep,
+) -> list[Verdict]:
+    """Verdicts in the order of ``items``; cached ones are not asked again."""
+    keys = [
+        cache_key(judge.name, judge.model, judge.prompt_version, judge.prompt_sha, i) for i in items
+    ]
+    out: list[Verdict | None] = [cache.get(k) if cache else None for k in keys]
+    todo = [i for i, v in enumerate(out) if v is None]
+    workers = max(1, min(concurrency or judge.max_concurrency, judge.max_concurrency, len(todo)))
+
+    def one(index: int) -> Verdict:
+        verdict = rate_with_retries(judge, items[index], backoff=backoff, sleep=sleep)
+        if cache is not None:
+            cache.put(keys[index], verdict)
+        return verdict
+
+    if todo:
+        with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="judge") as pool:
+            for index, verdict in zip(todo, pool.map(one, todo), strict=True):
+                out[index] = verdict
+    return [v for v in out if v is not None]
