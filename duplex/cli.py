@@ -53,6 +53,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--export-fdb", type=Path, default=None, help="also write sessions as FDB sample folders"
     )
     run.add_argument("--no-progress", action="store_true")
+    run.add_argument(
+        "--judge",
+        default=None,
+        metavar="SPEC",
+        help="also judge user_interruption responses (see `judge --help`), e.g. smollm2",
+    )
+
+    judge = sub.add_parser(
+        "judge",
+        help="LLM-judge the responses of a user_interruption run, or calibrate a judge",
+        description="Judges: smollm2 (embedded, offline), "
+        "anthropic:model=claude-sonnet-4-5 (key from ANTHROPIC_API_KEY), "
+        "openai-compatible:base_url=http://127.0.0.1:8000/v1,model=NAME.",
+    )
+    judge.add_argument("run_dir", type=Path, nargs="?", help="a user_interruption run folder")
+    judge.add_argument("--judge", default="smollm2", metavar="SPEC", help="default: smollm2")
+    judge.add_argument(
+        "--calibrate", action="store_true", help="order the calibration set and report accuracy"
+    )
+    judge.add_argument("--concurrency", type=int, default=None, help="judgements in flight")
 
     score = sub.add_parser("score", help="score existing Full-Duplex-Bench sample folders")
     score.add_argument("--fdb", type=Path, required=True, help="a folder of FDB sample folders")
@@ -114,6 +134,10 @@ def _run(args: argparse.Namespace) -> int:
 
     model = args.model or DEFAULT_MODEL
     every = args.scenario == "all"
+    if args.judge:
+        from duplex.judges import check_judge_spec
+
+        check_judge_spec(args.judge)  # a typo fails now, not after the run
     out = args.out or default_out("all" if every else Path(args.scenario).stem, model)
     config = RunConfig(
         suite=args.scenario,
@@ -133,6 +157,8 @@ def _run(args: argparse.Namespace) -> int:
             results = run_all(config, on_item=on_item)
             for r in results:
                 print(format_summary(r.summary), end="\n\n")
+            if args.judge:
+                _judge_results(results, args.judge)
             print(format_leaderboard([r.summary for r in results]))
             print(f"run folders: {out}/<suite>")
             return 0
@@ -145,8 +171,45 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    if args.judge:
+        _judge_results([result], args.judge)
     print(format_summary(result.summary))
     print(f"run folder: {result.folder}")
+    return 0
+
+
+def _judge_results(results: list[Any], spec: str) -> None:
+    """Judge the user_interruption runs among ``results`` and update their summaries."""
+    from duplex.judges.interruption import TASK, format_judged, judge_run
+
+    for r in results:
+        if r.summary.get("task") == TASK:
+            r.summary = judge_run(r.folder, spec)
+            print(format_judged(r.summary), file=sys.stderr)
+
+
+@command("judge")
+def _judge(args: argparse.Namespace) -> int:
+    from duplex.judges import load_judge
+
+    if args.concurrency is not None and args.concurrency < 1:
+        raise ConfigError(f"--concurrency must be at least 1, got {args.concurrency}")
+    if args.calibrate == (args.run_dir is not None):
+        raise ConfigError("give either RUN_DIR or --calibrate")
+    if args.calibrate:
+        from duplex.judges.cache import VerdictCache
+        from duplex.judges.calibrate import calibrate, format_calibration
+
+        judge, cache = load_judge(args.judge), VerdictCache.default()
+        try:
+            print(format_calibration(calibrate(judge, cache=cache)))
+        finally:
+            judge.close()
+            cache.close()
+        return 0
+    from duplex.judges.interruption import format_judged, judge_run
+
+    print(format_judged(judge_run(args.run_dir, args.judge, concurrency=args.concurrency)))
     return 0
 
 

@@ -31,7 +31,9 @@ def cache_dir() -> Path:
     return base / "duplex-bench" / "judges"
 
 
-def cache_key(judge: str, model: str, prompt_version: str, prompt_sha: str, item: JudgeInput) -> str:
+def cache_key(
+    judge: str, model: str, prompt_version: str, prompt_sha: str, item: JudgeInput
+) -> str:
     doc = [judge, model, prompt_version, prompt_sha, item.key()]
     return hashlib.sha256(json.dumps(doc, ensure_ascii=False).encode()).hexdigest()
 

@@ -36,12 +36,15 @@ class Backoff:
         return min(self.base * 2 ** (failures - 1), self.cap)
 
 
+DEFAULT_BACKOFF = Backoff()
+
+
 def missing(judge: Judge, reason: str, raw: str = "") -> Verdict:
     return Verdict(None, reason, judge.name, judge.model, judge.prompt_version, raw=raw)
 
 
 def rate_with_retries(
-    judge: Judge, item: JudgeInput, *, backoff: Backoff = Backoff(), sleep: Sleep = time.sleep
+    judge: Judge, item: JudgeInput, *, backoff: Backoff = DEFAULT_BACKOFF, sleep: Sleep = time.sleep
 ) -> Verdict:
     """One item, retried on transient failures; never raises for a judge failure."""
     failures = 0
@@ -67,7 +70,7 @@ def judge_items(
     *,
     cache: VerdictCache | None = None,
     concurrency: int | None = None,
-    backoff: Backoff = Backoff(),
+    backoff: Backoff = DEFAULT_BACKOFF,
     sleep: Sleep = time.sleep,
 ) -> list[Verdict]:
     """Verdicts in the order of ``items``; cached ones are not asked again."""

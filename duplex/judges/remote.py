@@ -119,7 +119,7 @@ class _ApiJudge:
 
 
 class AnthropicJudge(_ApiJudge):
-    """Claude through the Messages API (``anthropic`` SDK), temperature 0."""
+    """Claude through the Messages API (``anthropic`` SDK)."""
 
     name = "anthropic"
     default_model = "claude-sonnet-4-5"
@@ -146,7 +146,8 @@ class AnthropicJudge(_ApiJudge):
             reply = self.client.messages.create(
                 model=self.model,
                 max_tokens=MAX_TOKENS,
-                temperature=0,
+                # No temperature: this SDK's Messages API no longer takes one. Re-runs are
+                # identical through the verdict cache, not through sampling settings.
                 system=self.prompt.system,
                 messages=[{"role": "user", "content": self.prompt.render(item)}],
             )

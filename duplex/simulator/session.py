@@ -79,11 +79,18 @@ def _info(item: ScenarioItem, frame_size: int, seed: int) -> SessionInfo:
     return SessionInfo(item.item_id, item.sample_rate, frame_size, item.annotations, seed)
 
 
-def _playback(item: ScenarioItem, frame_size: int) -> tuple[UserPlayback, Recorder, int]:
+def _playback(
+    item: ScenarioItem, frame_size: int, model: Model
+) -> tuple[UserPlayback, Recorder, int]:
     n_frames = math.ceil(item.audio.size / frame_size)
     playback = UserPlayback(item, frame_size, n_frames)
     # The recorder's user channel is a view of the playback's: cues placed later show up in it.
-    return playback, Recorder(playback.user[: item.audio.size], item.sample_rate), n_frames
+    recorder = Recorder(
+        playback.user[: item.audio.size],
+        item.sample_rate,
+        skip_queued_silence=isinstance(model, LockstepModel),
+    )
+    return playback, recorder, n_frames
 
 
 def _finish(recorder: Recorder, playback: UserPlayback, timings: dict[str, Any]) -> Recording:
@@ -99,7 +106,7 @@ def run_lockstep(model: LockstepModel, item: ScenarioItem, opts: SessionOptions)
     """Step the model over the whole item as fast as it computes."""
     rate = item.sample_rate
     frame_size = _frame_size(model, rate, opts.frame_ms)
-    playback, recorder, n_frames = _playback(item, frame_size)
+    playback, recorder, n_frames = _playback(item, frame_size, model)
     watch = opts.stopwatch
     session = model.open(_info(item, frame_size, opts.seed))
     busy_until = 0  # sample at which the model finished its previous step
@@ -153,7 +160,7 @@ async def run_realtime(
     """Stream the item at wall-clock pace; the model runs concurrently."""
     rate = item.sample_rate
     frame_size = _frame_size(model, rate, opts.frame_ms)
-    playback, recorder, n_frames = _playback(item, frame_size)
+    playback, recorder, n_frames = _playback(item, frame_size, model)
     clock = clock or RealtimeClock(rate)
     streaming: StreamingModel = (
         LockstepAsStreaming(model) if isinstance(model, LockstepModel) else model  # type: ignore[assignment]

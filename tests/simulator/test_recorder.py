@@ -36,3 +36,15 @@ def test_past_the_end_is_dropped_and_counted() -> None:
     assert rec.model.size == rec.user.size == 50
     assert rec.timings["model_samples_dropped"] == 20
     assert [type(e).__name__ for e in rec.events] == ["ModelAudio", "ModelText"]
+
+
+def test_frame_synchronous_playout_skips_queued_silence_but_never_speech() -> None:
+    r = Recorder(np.zeros(100, np.float32), 1000, skip_queued_silence=True)
+    r.add(ModelAudio(10, ones(20)))  # plays 10..30
+    r.add(ModelAudio(12, np.zeros(10, np.float32)))  # silence that would wait: not queued
+    r.add(ModelAudio(14, 2 * ones(5)))  # speech that would wait: queued, plays 30..35
+    r.add(ModelAudio(50, np.zeros(10, np.float32)))  # silence on time: played (nothing to hear)
+    r.add(ModelAudio(52, 3 * ones(5)))  # waits behind that silence: plays at 60
+    rec = r.finish({})
+    assert rec.model[30] == 2 and rec.model[34] == 2 and rec.model[35] == 0
+    assert rec.model[60] == 3 and rec.timings["model_silence_skipped"] == 10

@@ -39,9 +39,11 @@ def test_lockstep_puts_compute_time_on_the_timeline() -> None:
         return times[next(ticks)]
 
     rec = run_lockstep(Beeper(at_step=5), item(), SessionOptions(stopwatch=watch))
-    # step 2 finishes at 3F + 0.9 s; steps 3, 4, 5 queue behind it and play back to back, so the
-    # first beep (step 5) is heard at 6F + 0.9 s instead of 6F
-    assert onset(rec.model) == 6 * F + int(0.9 * 24000)
+    # Step 2 finishes at 3F + 0.9 s and its (silent) frame plays from then. Steps 3, 4 and 5 have
+    # been waiting (their frames were ready at 4F, 5F, 6F) and run at once; their silent frames
+    # are not queued, so the beep of step 5 plays right after step 2's frame, at 4F + 0.9 s: the
+    # model is 0.9 s behind, as it would be in real time.
+    assert onset(rec.model) == 4 * F + int(0.9 * 24000)
     assert rec.timings["compute_s_max"] == pytest.approx(0.9)
 
 

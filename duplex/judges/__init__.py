@@ -1,0 +1,63 @@
+"""LLM judges of response quality, named and versioned so their figures can be reproduced.
+
+Backends (``JUDGES``): ``smollm2`` (embedded, offline, the default), ``anthropic`` (Claude through
+the Messages API) and ``openai-compatible`` (a chat-completions endpoint such as vLLM or Ollama).
+Specs: ``smollm2``, ``anthropic:model=claude-sonnet-4-5``,
+``openai-compatible:base_url=http://127.0.0.1:8000/v1,model=qwen``.
+
+- :mod:`duplex.judges.base`: inputs, verdicts, prompts, spec parsing;
+- :mod:`duplex.judges.engine`: cache, bounded concurrency, retries;
+- :mod:`duplex.judges.interruption`: ``judge_run`` on a user_interruption run folder;
+- :mod:`duplex.judges.calibrate`: ordering accuracy on ``calibration.jsonl``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from duplex.judges.base import Judge, JudgeInput, JudgeSpec, Verdict, parse_judge_spec
+from duplex.registry import Registry
+
+DEFAULT_JUDGE = "smollm2"
+
+JudgeFactory = Callable[[JudgeSpec], Judge]
+JUDGES: Registry[JudgeFactory] = Registry("judge")
+JUDGES.add(
+    "smollm2",
+    "duplex.judges.smollm2:make_smollm2",
+    "embedded SmolLM2-135M likelihood relevance scorer; offline, deterministic",
+)
+JUDGES.add(
+    "anthropic",
+    "duplex.judges.remote:make_anthropic",
+    "Claude via the Messages API; model=..., key from ANTHROPIC_API_KEY",
+)
+JUDGES.add(
+    "openai-compatible",
+    "duplex.judges.remote:make_openai_compatible",
+    "a chat-completions endpoint; base_url=http://HOST:PORT/v1,model=...",
+)
+
+
+def check_judge_spec(text: str) -> JudgeSpec:
+    """Parse a spec and check its name, without loading anything (fail before a long run)."""
+    spec = parse_judge_spec(text)
+    if spec.name not in JUDGES:
+        JUDGES.get(spec.name)  # raises with "did you mean"
+    return spec
+
+
+def load_judge(text: str) -> Judge:
+    spec = check_judge_spec(text)
+    return JUDGES.get(spec.name)(spec)
+
+
+__all__ = [
+    "DEFAULT_JUDGE",
+    "JUDGES",
+    "Judge",
+    "JudgeInput",
+    "Verdict",
+    "check_judge_spec",
+    "load_judge",
+]

@@ -1,0 +1,207 @@
+"""Judge the responses of a user_interruption run: ``judge_run(run_dir, judge_spec)``.
+
+Per ok item (``results.jsonl`` rows with ``metrics`` and ``details``):
+
+- ``tor_fdb == 1`` (the model took the turn after the interruption, the anchor's rule): the judge
+  rates ``details.response_transcript`` given ``context`` and ``interrupt_text``;
+- ``tor_fdb == 0``: not judged (no response to rate);
+- ``tor_fdb`` None (no resolved interruption) or texts missing: a missing score with its reason.
+
+Two figures go into ``summary.json`` under ``metrics`` (mean with a bootstrap interval and n):
+
+- ``judge_score``: the anchor's figure, the mean over items with TO = 1 that got a score;
+- ``judge_score_strict``: over every item with a known TO, a missing response counting as 0
+  (a model that never answers interruptions cannot score well by answering one of them).
+
+Items whose judgement failed are left out of both means and listed under ``summary["judge"]``
+with their reasons. Every verdict is appended to ``RUN/judgements.jsonl`` (one line per item and
+judging; a re-run appends again, and readers take the last line per item and judge).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from duplex.errors import ConfigError, ResultsError
+from duplex.judges import load_judge
+from duplex.judges.base import Judge, JudgeInput, Verdict
+from duplex.judges.cache import VerdictCache
+from duplex.judges.engine import DEFAULT_BACKOFF, Backoff, judge_items, missing
+from duplex.metrics.stats import summarize
+from duplex.report.store import RunStore
+
+TASK = "user_interruption"
+JUDGEMENTS = "judgements.jsonl"
+HEADLINE = {"key": "judge_score", "label": "judge 0-5 (items with TO = 1)", "better": "higher"}
+
+
+@dataclass(frozen=True)
+class ItemJudgement:
+    item_id: str
+    tor_fdb: int | None
+    inputs: JudgeInput | None
+    verdict: Verdict | None  # None: not judged (tor_fdb == 0)
+
+    @property
+    def fdb_score(self) -> int | None:
+        return self.verdict.score if self.verdict is not None and self.tor_fdb == 1 else None
+
+    @property
+    def strict_score(self) -> int | None:
+        if self.tor_fdb == 0:
+            return 0
+        return self.fdb_score
+
+
+def _inputs(row: dict[str, Any]) -> tuple[JudgeInput | None, str]:
+    details = row.get("details") or {}
+    context, interrupt = details.get("context"), details.get("interrupt_text")
+    response = details.get("response_transcript")
+    for name, value in (("context", context), ("interrupt_text", interrupt)):
+        if not value:
+            return None, f"no {name} in the item's details"
+    if not response or not str(response).strip():
+        return None, "no response transcript although TO = 1"
+    return JudgeInput(str(context), str(interrupt), str(response)), ""
+
+
+def judge_rows(
+    judge: Judge,
+    rows: Sequence[dict[str, Any]],
+    *,
+    cache: VerdictCache | None = None,
+    concurrency: int | None = None,
+    backoff: Backoff = DEFAULT_BACKOFF,
+) -> list[ItemJudgement]:
+    """Judgements of the ok rows, in their order."""
+    plan: list[tuple[str, int | None, JudgeInput | None, Verdict | None]] = []
+    for row in rows:
+        if row.get("status") != "ok":
+            continue
+        tor = (row.get("metrics") or {}).get("tor_fdb")
+        tor_fdb = None if tor is None else int(tor)
+        if tor_fdb == 0:
+            plan.append((row["item_id"], 0, None, None))
+            continue
+        inputs, why = _inputs(row) if tor_fdb == 1 else (None, "no resolved interruption")
+        plan.append((row["item_id"], tor_fdb, inputs, None if inputs else missing(judge, why)))
+    asked = [p[2] for p in plan if p[2] is not None]
+    verdicts = iter(
+        judge_items(judge, asked, cache=cache, concurrency=concurrency, backoff=backoff)
+    )
+    out = []
+    for item_id, tor_fdb, inputs, verdict in plan:
+        if inputs is not None:
+            verdict = next(verdicts)
+        out.append(ItemJudgement(item_id, tor_fdb, inputs, verdict))
+    return out
+
+
+def aggregate(judgements: Sequence[ItemJudgement], describe: dict[str, Any]) -> dict[str, Any]:
+    """The figures and the ``judge`` block for summary.json."""
+    metrics = summarize(
+        [{"judge_score": j.fdb_score, "judge_score_strict": j.strict_score} for j in judgements],
+        ["judge_score", "judge_score_strict"],
+    )
+    failed = [j for j in judgements if j.verdict is not None and j.verdict.score is None]
+    block = {
+        **describe,
+        "items": {
+            "judged": sum(j.fdb_score is not None for j in judgements),
+            "no_response": sum(j.tor_fdb == 0 for j in judgements),
+            "missing": len(failed),
+            "cached": sum(bool(j.verdict and j.verdict.cached) for j in judgements),
+        },
+        "missing": [
+            {"item_id": j.item_id, "reason": j.verdict.reason} for j in failed if j.verdict
+        ],
+    }
+    return {"metrics": metrics, "judge": block}
+
+
+def _append(path: Path, judgements: Sequence[ItemJudgement], describe: dict[str, Any]) -> None:
+    with path.open("a") as f:
+        for j in judgements:
+            doc = {
+                "item_id": j.item_id,
+                "tor_fdb": j.tor_fdb,
+                "judge": describe,
+                "inputs": None if j.inputs is None else json.loads(j.inputs.key()),
+                "verdict": None if j.verdict is None else j.verdict.to_json(),
+                "cached": bool(j.verdict and j.verdict.cached),
+                "judged_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+            f.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def judge_run(
+    run_dir: Path | str,
+    judge_spec: str,
+    *,
+    judge: Judge | None = None,
+    cache: VerdictCache | None = None,
+    concurrency: int | None = None,
+    backoff: Backoff = DEFAULT_BACKOFF,
+) -> dict[str, Any]:
+    """Judge a user_interruption run folder; returns the updated summary (also written)."""
+    folder = Path(run_dir)
+    summary_path = folder / "summary.json"
+    try:
+        summary: dict[str, Any] = json.loads(summary_path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ResultsError(f"{summary_path}: unreadable ({exc})") from exc
+    if summary.get("task") != TASK:
+        raise ConfigError(f"{folder}: task is {summary.get('task')!r}; judges rate {TASK!r} runs")
+    rows = list(RunStore(folder).read_results().values())
+    owned_judge, owned_cache = judge is None, cache is None
+    judge = judge or load_judge(judge_spec)
+    cache = cache or VerdictCache.default()
+    try:
+        judgements = judge_rows(judge, rows, cache=cache, concurrency=concurrency, backoff=backoff)
+        describe = judge.describe()
+    finally:
+        if owned_judge:
+            judge.close()
+        if owned_cache:
+            cache.close()
+    _append(folder / JUDGEMENTS, judgements, describe)
+    result = aggregate(judgements, describe)
+    summary.setdefault("metrics", {}).update(result["metrics"])
+    summary["judge"] = result["judge"]
+    headline = summary.setdefault("headline", [])
+    if not any(h.get("key") == HEADLINE["key"] for h in headline):
+        headline.append(dict(HEADLINE))
+    RunStore(folder).write_summary(summary)
+    return summary
+
+
+def format_judged(summary: dict[str, Any]) -> str:
+    """A few lines for the terminal."""
+    judge = summary.get("judge", {})
+    lines = [
+        f"judge {judge.get('spec')} (model {judge.get('model')}, "
+        f"prompt {judge.get('prompt_version')})"
+    ]
+    for key in ("judge_score", "judge_score_strict"):
+        m = summary.get("metrics", {}).get(key, {})
+        if m.get("mean") is None:
+            lines.append(f"  {key:<20} -  (n=0)")
+        else:
+            lines.append(
+                f"  {key:<20} {m['mean']:.2f}  [{m['ci_low']:.2f}, {m['ci_high']:.2f}]  n={m['n']}"
+            )
+    items = judge.get("items", {})
+    lines.append(
+        f"  items: {items.get('judged', 0)} judged ({items.get('cached', 0)} from cache), "
+        f"{items.get('no_response', 0)} without a response, {items.get('missing', 0)} missing"
+    )
+    lines += [f"  missing {m['item_id']}: {m['reason']}" for m in judge.get("missing", [])]
+    return "\n".join(lines)
