@@ -1,9 +1,11 @@
 """The embedded offline judge: SmolLM2-135M-Instruct as a likelihood-based relevance scorer.
 
-Why not a rater: a 135M model asked for "Rating: N" mostly echoes a number from the prompt; its
-likelihoods, on the other hand, carry the signal. The score is built from how much better the
-conversation explains the response than less informative conversations do (pointwise mutual
-information, in nats per response token):
+Why not a rater: asked with the API judges' prompt (``interruption_v1``), greedy, the 135M
+model wrote no "Rating: N" line at all in 9 of 9 calibration responses tried (it rambles about
+the topic or retells the question), so every score would be missing. Its likelihoods, on the other
+hand, carry the signal. The score is built from how much better the conversation explains the
+response than less informative conversations do (pointwise mutual information, in nats per
+response token):
 
 - ``full``: system, user: context, assistant: a short bridge, user: interruption;
 - ``context``: system, user: context;
@@ -11,17 +13,19 @@ information, in nats per response token):
 
 ``value = [(lp_full - lp_neutral) + (lp_full - lp_context)] / n_tokens``: the first term is
 "relevant to the conversation at all", the second "follows the interruption rather than the first
-request". On the calibration set (``duplex-bench judge --calibrate --judge smollm2``) either
-term alone misorders one kind of pair (see docs); the sum orders all three kinds.
+request". Measured on the calibration set (pairwise ordering accuracy relevant>unrelated /
+relevant>partly / partly>unrelated): the mean log-likelihood under ``full`` alone 0.89 / 0.72 /
+0.83; the first term alone 1.00 / 0.94 / 1.00; the second alone 1.00 / 1.00 / 0.33; the sum
+1.00 / 1.00 / 1.00 (``duplex-bench judge --calibrate --judge smollm2``). Six variants were tried
+on the same 18 items, so these figures flatter the chosen one; a held-out set is future work.
 The 0-5 score cuts ``value`` into steps of ``step_nats_per_token`` (0.5): below 0 -> 0, then
-1, 2, ... capped at 5. The step was chosen as a round number that puts the calibration set's
-partly relevant responses (topic, not the interruption) near 2, the anchor's "related to the
-topic" point; it is measured on the same small set it is reported on, so read the pairwise
-ordering figures, not the absolute score, as its quality.
+1, 2, ... capped at 5. The step is a round number that puts the calibration set's partly
+relevant responses (on the topic, not the interruption) near 2, the anchor's "related to the
+topic" region; read the ordering figures, not the absolute score, as its quality.
 
 The turns and the step live in ``prompts/smollm2_pmi_v1.json`` (the judge's prompt version).
-Scoring is deterministic (greedy-free: no sampling at all), single-threaded and cached by
-prompt prefix so the neutral and context prefixes are computed once.
+Scoring is deterministic (no sampling), single-threaded, and keeps the key/value caches of
+recent prompt prefixes so the neutral prefix is computed once per judge.
 """
 
 from __future__ import annotations

@@ -164,8 +164,7 @@ def format_live(row: dict[str, Any], folder: Path) -> str:
         f"latency median {f(m['latency_median_s'], ' s')} mean {f(m['latency_mean_s'], ' s')}",
         f"  pauses {m['pauses']}, taken over {f(m['takeover_fraction'])}; "
         f"interruptions {m['interruptions']}, stop latency {f(m['stop_latency_mean_s'], ' s')}",
-        f"  backchannels {m['backchannels']}, overlaps {m['overlaps']} "
-        f"({f(m['overlap_s'], ' s')})",
+        f"  backchannels {m['backchannels']}, overlaps {m['overlaps']} ({f(m['overlap_s'], ' s')})",
         f"run folder: {folder}",
     ]
     return "\n".join(lines)

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Sequence
 from typing import Any
@@ -42,7 +43,7 @@ def user_turns(segments: Sequence[Span]) -> tuple[list[Span], list[Span]]:
     segs = sorted(segments, key=lambda s: s.start)
     pauses = [
         Span(a.end, b.start)
-        for a, b in zip(segs, segs[1:], strict=False)
+        for a, b in itertools.pairwise(segs)
         if TURN_GAP > b.start - a.end >= MIN_PAUSE
     ]
     return turns, pauses

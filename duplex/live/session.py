@@ -42,6 +42,10 @@ from duplex.simulator.recording import Recording
 #: Captured blocks waiting for the event loop; beyond this (a device without a clock, or a loop
 #: stalled for seconds) the oldest are dropped and counted rather than growing without bound.
 MAX_BACKLOG_S = 5.0
+#: Queued model audio beyond this much (one frame plus margin) is a backlog; see :class:`Playout`.
+MAX_PLAYOUT_QUEUE_S = 0.12
+#: Model samples below this magnitude are silence for skipping a backlog.
+SILENCE_LEVEL = 1e-4
 
 
 @dataclass(frozen=True)
@@ -119,25 +123,40 @@ class _Stream:
 
 
 class Playout:
-    """The speaker's queue, shared with the device thread: model audio at the device rate."""
+    """The speaker's queue, shared with the device thread: model audio at the device rate.
 
-    def __init__(self) -> None:
+    When a chunk arrives late the queue has run dry and everything after it plays that much later;
+    left alone, every hiccup of the event loop would add to the model's latency for the rest of
+    the session. So while more than ``max_queue`` samples are waiting, chunks of digital silence
+    (lock-step models send a frame every 80 ms, silent or not) are skipped, not queued: the
+    backlog shrinks at the first silence and speech is never cut.
+    """
+
+    def __init__(self, max_queue: int) -> None:
         self._lock = threading.Lock()
         self._chunks: collections.deque[Samples] = collections.deque()
         self._offset = 0
-        self.starved_blocks = 0  # blocks played (partly) as silence while audio had been queued
+        self._queued = 0
+        self.max_queue = max_queue
         self.cleared_samples = 0
+        self.skipped_silence = 0
 
     def push(self, x: Samples) -> None:
-        if x.size:
-            with self._lock:
-                self._chunks.append(x)
+        if not x.size:
+            return
+        with self._lock:
+            if self._queued > self.max_queue and not np.any(np.abs(x) > SILENCE_LEVEL):
+                self.skipped_silence += x.size
+                return
+            self._chunks.append(x)
+            self._queued += x.size
 
     def clear(self) -> None:
         with self._lock:
             self.cleared_samples += sum(c.size for c in self._chunks) - self._offset
             self._chunks.clear()
             self._offset = 0
+            self._queued = 0
 
     def pull(self, out: Samples) -> None:
         """Fill ``out`` from the queue; what the queue lacks stays silent."""
@@ -149,6 +168,7 @@ class Playout:
                 out[filled : filled + take] = head[self._offset : self._offset + take]
                 filled += take
                 self._offset += take
+                self._queued -= take
                 if self._offset == head.size:
                     self._chunks.popleft()
                     self._offset = 0
@@ -213,7 +233,7 @@ async def run_live(
 
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
-    playout = Playout()
+    playout = Playout(round(MAX_PLAYOUT_QUEUE_S * device.rate))
     bridge = _DeviceBridge(loop, device.rate, playout)
     mic_in, played_in = _Stream(device.rate, rate, "LQ"), _Stream(device.rate, rate)
     to_device = _Stream(rate, device.rate)
@@ -317,6 +337,7 @@ async def run_live(
         "latency_compensated": True,
         "captured_samples_dropped": bridge.dropped_samples,
         "model_samples_cleared": playout.cleared_samples,
+        "model_silence_skipped_s": playout.skipped_silence / device.rate,
         "model_audio_samples_received": audio_chunks[1],
         "model_audio_chunks": audio_chunks[0],
         "stop_reason": reason[0] if reason else "stopped",

@@ -73,7 +73,10 @@ class LiveStatus:
             (True, True): "BOTH",
         }[(self.user.speaking, self.model.speaking)]
         lat = "-" if self.last_latency is None else f"{self.last_latency:.2f} s"
-        return f"{t:7.1f} s  speaking: {who:<6}  last response latency: {lat:<8}  overlaps: {self.overlaps}"
+        return (
+            f"{t:7.1f} s  speaking: {who:<6}  last response latency: {lat:<8}  "
+            f"overlaps: {self.overlaps}"
+        )
 
     def show(self, out: TextIO | None, t: float, *, every: float, final: bool = False) -> None:
         now = time.monotonic()

@@ -90,7 +90,9 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("content-length", 0))
             body = json.loads(self.rfile.read(length) or b"{}")
             with api._lock:
-                api.requests.append(Seen(self.path, dict(self.headers), body))
+                api.requests.append(
+                    Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
             reply = api.next_reply()
             if reply.delay:
                 time.sleep(reply.delay)
@@ -116,7 +118,9 @@ def serve() -> Iterator[FakeApi]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(api))
     server.daemon_threads = True
     api.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="fake-api", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="fake-api", daemon=True
+    )
     thread.start()
     try:
         yield api

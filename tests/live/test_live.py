@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -95,12 +96,14 @@ def test_device_errors_name_what_exists() -> None:
     assert _choose(devs, "mic", "input").index == 0
 
 
-def test_missing_portaudio_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_missing_portaudio_is_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import builtins
 
     real_import = builtins.__import__
 
-    def fail(name: str, *a, **k):  # type: ignore[no-untyped-def]
+    def fail(name: str, *a: Any, **k: Any) -> Any:
         if name == "sounddevice":
             raise OSError("PortAudio library not found")
         return real_import(name, *a, **k)
