@@ -19,6 +19,7 @@ from duplex.provenance import environment
 from duplex.report.store import RunStore
 from duplex.scenarios import SUITES, load_suite
 from duplex.scenarios.base import ScenarioItem
+from duplex.simulator.clock import SPIN_MARGIN_S
 from duplex.simulator.recording import Recording
 from duplex.simulator.session import (
     SessionFailed,
@@ -110,7 +111,12 @@ class _Run:
             raise ConfigError("--concurrency needs --clock realtime (lock-step runs one at a time)")
         self.folder = config.out or default_out(self.suite.name, config.model)
         self.store = RunStore(self.folder)
-        self.opts = SessionOptions(frame_ms=config.frame_ms, seed=config.seed, stopwatch=measured())
+        self.opts = SessionOptions(
+            frame_ms=config.frame_ms,
+            seed=config.seed,
+            stopwatch=measured(),
+            precise_wait_s=SPIN_MARGIN_S if config.concurrency == 1 else 0.0,
+        )
         self.run_doc = {
             "config": {
                 **asdict(config),

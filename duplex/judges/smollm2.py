@@ -30,7 +30,9 @@ recent prompt prefixes so the neutral prefix is computed once per judge.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import json
 import math
 import threading
@@ -40,10 +42,28 @@ from typing import Any
 
 from duplex.errors import BackendError, ConfigError
 from duplex.judges.base import JudgeError, JudgeInput, JudgeSpec, Verdict, check_args
+from duplex.models.cascade.llm import GGUF_FILE, PACKAGE, gguf_path
 
 PROMPT_VERSION = "smollm2_pmi_v1"
 MODEL = "SmolLM2-135M-Instruct-Q4_1"
 _PREFIXES = 16  # prompt prefixes whose key/value caches are kept
+
+
+@functools.cache
+def _file_sha256() -> str:
+    """The first 16 hex digits of the weights file's SHA-256 (as the cascade records it)."""
+    h = hashlib.sha256()
+    with gguf_path().open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def score_of(value: float, step: float) -> int:
@@ -70,22 +90,30 @@ class SmolLM2Judge:
         self.turns: dict[str, Any] = json.loads(text)
         self.prompt_sha = hashlib.sha256(text.encode()).hexdigest()[:16]
         self.step = float(self.turns["step_nats_per_token"])
-        from duplex.models.cascade.llm import Llm
-
-        try:
-            self.llm = Llm(threads=threads, system_prompt=self.turns["system"])
-        except (OSError, ValueError) as exc:
-            raise BackendError(f"judge smollm2: cannot load the model ({exc})") from exc
-        self.torch = self.llm.torch
+        self.threads = threads
+        self._llm: Any = None  # loaded on the first item not in the cache (about 20-50 s)
         self._lock = threading.Lock()
         self._prefixes: OrderedDict[str, tuple[int, Any, Any]] = OrderedDict()
+
+    @property
+    def llm(self) -> Any:
+        if self._llm is None:
+            from duplex.models.cascade.llm import Llm
+
+            try:
+                self._llm = Llm(threads=self.threads, system_prompt=self.turns["system"])
+            except (OSError, ValueError) as exc:
+                raise BackendError(f"judge smollm2: cannot load the model ({exc})") from exc
+        return self._llm
 
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "spec": self.name,
             "model": self.model,
-            "model_sha256": self.llm.sha256,
+            "model_file": GGUF_FILE,
+            "model_sha256": _file_sha256(),
+            "model_package": f"{PACKAGE} {_version(PACKAGE)}",
             "prompt_version": self.prompt_version,
             "prompt_sha256": self.prompt_sha,
             "method": "pmi: (full - neutral) + (full - context), nats/token",
@@ -112,8 +140,10 @@ class SmolLM2Judge:
 
         ids = self.llm.encode(prompt)
         cache = DynamicCache()
-        with self.torch.inference_mode():
-            out = self.llm.model(self.torch.tensor([ids]), past_key_values=cache, use_cache=True)
+        with self.llm.torch.inference_mode():
+            out = self.llm.model(
+                self.llm.torch.tensor([ids]), past_key_values=cache, use_cache=True
+            )
         entry = (len(ids), cache, out.logits[0, -1].float().log_softmax(-1))
         self._prefixes[prompt] = entry
         if len(self._prefixes) > _PREFIXES:
@@ -122,7 +152,7 @@ class SmolLM2Judge:
 
     def logprob(self, prompt: str, response_ids: list[int]) -> float:
         """Sum of log p(response token | prompt, earlier response tokens)."""
-        torch = self.torch
+        torch = self.llm.torch
         _, cache, first = self._prefix(prompt)
         total = float(first[response_ids[0]])
         if len(response_ids) > 1:
@@ -139,10 +169,10 @@ class SmolLM2Judge:
         return total
 
     def relevance(self, item: JudgeInput) -> tuple[float, dict[str, float]]:
-        ids = self.llm.encode(item.response.strip())
-        if not ids:
-            raise JudgeError("empty response: nothing to rate")
         with self._lock:
+            ids = self.llm.encode(item.response.strip())
+            if not ids:
+                raise JudgeError("empty response: nothing to rate")
             lp = {
                 "full": self.logprob(self._prompt([item.context, item.interrupt]), ids),
                 "context": self.logprob(self._prompt([item.context]), ids),

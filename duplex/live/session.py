@@ -103,18 +103,25 @@ class _Chunks:
 class _Stream:
     """Streaming resampler between two rates (identity when they match).
 
-    Its output is aligned with its input, but it holds back the tail of each chunk: at 48 -> 24 kHz
-    soxr's "HQ" holds about 31 ms, "LQ" about 2 ms. The mic path feeds the model, where held-back
-    audio is added latency, so it uses "LQ" (still far beyond what a speech model resolves);
-    the way out (24 kHz -> device) runs "HQ" (about 5 ms held back).
+    soxr's streams keep their output aligned with their input but hold back a tail, and "HQ"
+    returns nothing at all for its first few chunks. On the way to the model every held-back
+    sample is latency, so the mic path uses "QQ" (cubic, holds back one sample: speech above the
+    new Nyquist rate is weak enough for a model's input; "LQ" releases its output every third
+    10 ms block, "HQ" holds 31 ms at 48 -> 24 kHz). The way out to the speaker uses "LQ", primed
+    with silence so its start-up gap is not played as a permanent delay: it then returns an even
+    3760 samples per 80 ms frame at 24 -> 48 kHz (holds 1.7 ms), where "HQ" alternates 3320 and
+    4980 and the speaker's queue runs dry by up to 30 ms (measured: +28 ms on the reply onset).
+    The recording of what was played is not latency-critical and uses "HQ".
     """
 
-    def __init__(self, src: int, dst: int, quality: str = "HQ") -> None:
+    def __init__(self, src: int, dst: int, quality: str = "HQ", *, prime: bool = False) -> None:
         self._r = (
             None
             if src == dst
             else soxr.ResampleStream(src, dst, 1, dtype="float32", quality=quality)
         )
+        if self._r is not None and prime:
+            self._r.resample_chunk(np.zeros(src // 5, np.float32))  # 0.2 s, output discarded
 
     def push(self, x: Samples, last: bool = False) -> Samples:
         if self._r is None:
@@ -235,8 +242,8 @@ async def run_live(
     stop = stop or asyncio.Event()
     playout = Playout(round(MAX_PLAYOUT_QUEUE_S * device.rate))
     bridge = _DeviceBridge(loop, device.rate, playout)
-    mic_in, played_in = _Stream(device.rate, rate, "LQ"), _Stream(device.rate, rate)
-    to_device = _Stream(rate, device.rate)
+    mic_in, played_in = _Stream(device.rate, rate, "QQ"), _Stream(device.rate, rate)
+    to_device = _Stream(rate, device.rate, "LQ", prime=True)
     user, model_ch = _Chunks(), _Chunks()
     pending = np.zeros(0, np.float32)
     lateness: list[float] = []

@@ -39,7 +39,7 @@ KNOWN_DIRECTIONS: dict[tuple[str, str], Direction] = {
     ("backchannel", "js_divergence"): "lower",
     ("turn_taking", "talking_at_turn_end"): "lower",
     ("user_interruption", "judge_score"): "higher",
-    ("user_interruption", "judge_score_all"): "higher",
+    ("user_interruption", "judge_score_strict"): "higher",
     ("user_interruption", "stop_latency_s"): "lower",
 }
 

@@ -28,7 +28,7 @@ from duplex.events import ModelAudio, ModelAudioCleared, ModelFailed, ModelText
 from duplex.models.adapters import LockstepAsStreaming
 from duplex.models.base import LockstepModel, Model, SessionInfo, StreamingModel, StreamingSession
 from duplex.scenarios.base import ScenarioItem
-from duplex.simulator.clock import RealtimeClock
+from duplex.simulator.clock import SPIN_MARGIN_S, RealtimeClock
 from duplex.simulator.playback import UserPlayback
 from duplex.simulator.recorder import Recorder
 from duplex.simulator.recording import Recording
@@ -55,6 +55,9 @@ class SessionOptions:
     drain_s: float = 0.5
     connect_timeout_s: float = 30.0
     seed: int = 0
+    #: the real-time clock's blocking final wait (see duplex.simulator.clock); 0 when several
+    #: sessions share one event loop
+    precise_wait_s: float = SPIN_MARGIN_S
     stopwatch: Stopwatch = field(default=time.perf_counter, compare=False)
 
 
@@ -161,7 +164,7 @@ async def run_realtime(
     rate = item.sample_rate
     frame_size = _frame_size(model, rate, opts.frame_ms)
     playback, recorder, n_frames = _playback(item, frame_size, model)
-    clock = clock or RealtimeClock(rate)
+    clock = clock or RealtimeClock(rate, precise_wait_s=opts.precise_wait_s)
     streaming: StreamingModel = (
         LockstepAsStreaming(model) if isinstance(model, LockstepModel) else model  # type: ignore[assignment]
     )

@@ -16,6 +16,8 @@ from duplex.judges.engine import Backoff
 from duplex.judges.interruption import judge_run
 from tests.judges.fake_api import FakeApi, Reply, anthropic_text, serve
 
+pytest.importorskip("anthropic")  # an optional dependency (the judges extra)
+
 KEY = "sk-test-secret-run"
 
 

@@ -13,6 +13,9 @@ from duplex.judges.base import JudgeInput
 from duplex.judges.engine import Backoff, judge_items
 from tests.judges.fake_api import FakeApi, Reply, anthropic_text, error_body, openai_text, serve
 
+pytest.importorskip("anthropic")  # an optional dependency (the judges extra)
+pytest.importorskip("openai")  # an optional dependency (the judges extra)
+
 KEY = "sk-test-secret-0123456789"
 ITEM = JudgeInput(
     "Tell me about the Roman empire.", "Wait, when did it fall?", "It fell in 476 AD."

@@ -38,12 +38,19 @@ def _mic(rate: int = RATE) -> tuple[np.ndarray, float]:
     return resample(x, RATE, rate), end
 
 
-def test_scripted_latency_through_a_clocked_fake_device(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("device_rate", "tolerance"),
+    # At 48 kHz the resamplers hold back audio on the way in and out: about 45 ms measured.
+    [(RATE, 0.030), (48000, 0.060)],
+)
+def test_scripted_latency_through_a_clocked_fake_device(
+    tmp_path: Path, device_rate: int, tolerance: float
+) -> None:
     from duplex.models.registry import load_model
 
-    mic, _ = _mic()
+    mic, _ = _mic(device_rate)
     model = load_model("scripted:latency=0.6,silence=0.4")
-    device = FakeClockedIO(mic, RATE)
+    device = FakeClockedIO(mic, device_rate)
     result = asyncio.run(run_live(model, device, LiveOptions(duration_s=6.0), status_out=None))
     rec = result.recording
     assert result.stop_reason == "duration"
@@ -53,7 +60,7 @@ def test_scripted_latency_through_a_clocked_fake_device(tmp_path: Path) -> None:
     row = write_live_run(result, config, model.describe(), "live-test")
     m = row["metrics"]
     assert m["user_turns"] == 1 and m["responses"] == 1
-    assert abs(m["latency_median_s"] - 0.6) <= 0.030, m["latency_median_s"]
+    assert abs(m["latency_median_s"] - 0.6) <= tolerance, m["latency_median_s"]
     session = json.loads((tmp_path / "run/sessions/live-test/session.json").read_text())
     assert session["live"]["output_latency_s"] == pytest.approx(0.01)
     assert session["annotations"]["speech"]

@@ -84,9 +84,7 @@ class Figures:
     suites: dict[str, float | None] = field(default_factory=dict)
 
 
-def _run(
-    model: CascadeModel, item: ScenarioItem, watch: Stopwatch, figures: Figures
-) -> list[Span]:
+def _run(model: CascadeModel, item: ScenarioItem, watch: Stopwatch, figures: Figures) -> list[Span]:
     sessions: list[CascadeSession] = []
     original = CascadeModel.open
 
