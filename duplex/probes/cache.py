@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from duplex.audio import Samples
+from duplex.cachefile import atomic_write, audio_sha256
 from duplex.scenarios import cache as scenario_cache
 
 _FORMAT = 1
@@ -37,10 +36,6 @@ def key(payload: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
-def _digest(x: Samples) -> str:
-    return hashlib.sha256(np.ascontiguousarray(x, dtype="<f4").tobytes()).hexdigest()
-
-
 def load_audio(k: str) -> tuple[Samples, int] | None:
     path = cache_dir() / f"{k}.npz"
     if not path.is_file():
@@ -51,7 +46,7 @@ def load_audio(k: str) -> tuple[Samples, int] | None:
             x = np.asarray(data["audio"], dtype=np.float32)
         if header.get("format") != _FORMAT or header.get("key") != k:
             raise ValueError("header does not match the key")
-        if header.get("audio_sha256") != _digest(x):
+        if header.get("audio_sha256") != audio_sha256(x):
             raise ValueError("audio does not match its checksum")
         return x, int(header["rate"])
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
@@ -60,7 +55,7 @@ def load_audio(k: str) -> tuple[Samples, int] | None:
 
 
 def store_audio(k: str, x: Samples, rate: int) -> None:
-    header = {"format": _FORMAT, "key": k, "rate": rate, "audio_sha256": _digest(x)}
+    header = {"format": _FORMAT, "key": k, "rate": rate, "audio_sha256": audio_sha256(x)}
     header_bytes = np.frombuffer(json.dumps(header).encode("utf-8"), np.uint8)
 
     def write(f: Any) -> None:
@@ -89,20 +84,4 @@ def store_json(k: str, value: Any) -> None:
 
 
 def _atomic_write(name: str, write: Any) -> None:
-    folder = cache_dir()
-    tmp: str | None = None
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name[:16]}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; a cache may be shared read-only
-        os.replace(tmp, folder / name)
-        tmp = None
-    except OSError as exc:
-        _log.warning("cannot write probe cache in %s (%s); continuing uncached", folder, exc)
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+    atomic_write(cache_dir(), name, write, "probe cache")

@@ -9,11 +9,9 @@ re-rendered, never trusted.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from duplex.audio import Samples
+from duplex.cachefile import atomic_write, audio_sha256
 from duplex.scenarios.base import Annotations, Cue
 
 CACHE_ENV = "DUPLEX_BENCH_CACHE"
@@ -49,10 +48,6 @@ class Entry:
     cues: tuple[Cue, ...] = ()
 
 
-def _audio_digest(x: Samples) -> str:
-    return hashlib.sha256(np.ascontiguousarray(x, dtype="<f4").tobytes()).hexdigest()
-
-
 def load(spec_hash: str) -> Entry | None:
     """The cached entry, or None when absent or failing any integrity check."""
     path = cache_dir() / f"{spec_hash}.npz"
@@ -69,9 +64,9 @@ def load(spec_hash: str) -> Entry | None:
         if (
             header.get("format") != _FORMAT
             or header.get("spec_hash") != spec_hash
-            or header.get("audio_sha256") != _audio_digest(audio)
+            or header.get("audio_sha256") != audio_sha256(audio)
             or any(
-                c.get("audio_sha256") != _audio_digest(x)
+                c.get("audio_sha256") != audio_sha256(x)
                 for c, x in zip(cue_headers, cue_audio, strict=True)
             )
         ):
@@ -107,7 +102,7 @@ def store(spec_hash: str, entry: Entry) -> None:
         "format": _FORMAT,
         "spec_hash": spec_hash,
         "sample_rate": entry.sample_rate,
-        "audio_sha256": _audio_digest(entry.audio),
+        "audio_sha256": audio_sha256(entry.audio),
         "annotations": entry.annotations.to_json(),
         "provenance": entry.provenance,
         "cues": [
@@ -117,7 +112,7 @@ def store(spec_hash: str, entry: Entry) -> None:
                 "after_model_onset": cue.after_model_onset,
                 "armed_at": cue.armed_at,
                 "fallback_at": cue.fallback_at,
-                "audio_sha256": _audio_digest(cue.audio),
+                "audio_sha256": audio_sha256(cue.audio),
             }
             for cue in entry.cues
         ],
@@ -125,19 +120,4 @@ def store(spec_hash: str, entry: Entry) -> None:
     header_bytes = np.frombuffer(json.dumps(header, sort_keys=True).encode("utf-8"), np.uint8)
     arrays: dict[str, Any] = {"audio": entry.audio.astype("<f4"), "header": header_bytes}
     arrays.update({f"cue{i}": cue.audio.astype("<f4") for i, cue in enumerate(entry.cues)})
-    tmp: str | None = None
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{spec_hash[:16]}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; a cache may be shared read-only
-        os.replace(tmp, folder / f"{spec_hash}.npz")
-        tmp = None
-    except OSError as exc:
-        _log.warning("cannot write scenario cache in %s (%s); continuing uncached", folder, exc)
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+    atomic_write(folder, f"{spec_hash}.npz", lambda f: np.savez(f, **arrays), "scenario cache")

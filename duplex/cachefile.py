@@ -1,0 +1,45 @@
+"""Shared pieces of the on-disk caches (rendered scenarios, probe renders and transcripts)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from duplex.audio import Samples
+
+_log = logging.getLogger(__name__)
+
+
+def audio_sha256(x: Samples) -> str:
+    """Checksum of samples as little-endian float32, stored beside them to catch damage."""
+    return hashlib.sha256(np.ascontiguousarray(x, dtype="<f4").tobytes()).hexdigest()
+
+
+def atomic_write(folder: Path, name: str, write: Callable[[IO[bytes]], object], what: str) -> None:
+    """Write ``folder/name`` via a temp file, fsync and rename, so readers never see half a file.
+
+    A cache that cannot be written is logged (``what`` names it), never fatal.
+    """
+    tmp: str | None = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name[:16]}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; a cache may be shared read-only
+        os.replace(tmp, folder / name)
+        tmp = None
+    except OSError as exc:
+        _log.warning("cannot write %s in %s (%s); continuing uncached", what, folder, exc)
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
