@@ -2,35 +2,64 @@
 
 A fake clocked device loops 6 s of mic audio (2 s of speech, then silence) at 48 kHz for the
 given session length against `scripted:latency=0.6,silence=0.4`; ``--speed`` > 1 runs the device
-faster than real time (the same audio and work per session second, in less wall time). Prints the
-process RSS before, at the end of the session and after writing and scoring the run folder (no
-ASR), and the peak (ru_maxrss).
+faster than real time (the same audio and work per session second, in less wall time). A thread
+samples the process RSS every 10 ms and the peak of each phase is printed:
+
+- load: imports and model load (``load_model``), and the RSS the session starts from;
+- session: the live session itself;
+- write+score: the run folder written and scored (no ASR unless ``--asr``).
+
+``ru_maxrss`` (the kernel's own peak) is printed as a cross-check of the sampled peaks. Run it in
+a fresh process: the peak covers the whole process.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-import numpy as np
 
-from duplex.audio import resample
-from duplex.live.devices import FakeClockedIO
-from duplex.live.run import LiveRunConfig, write_live_run
-from duplex.live.session import LiveOptions, run_live
-from duplex.models.registry import load_model
-from duplex.models.voice import utterance
+class RssSampler:
+    """Peak RSS per named phase, sampled from /proc/self/statm on a thread."""
 
+    def __init__(self, every_s: float = 0.01) -> None:
+        self.phase = "load"
+        self.peaks: dict[str, float] = {}
+        self._every = every_s
+        self._page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    def rss_mb(self) -> float:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * self._page_mb
+
+    def enter(self, phase: str) -> float:
+        """Start ``phase``; returns the RSS now (the previous phase's end)."""
+        now = self.rss_mb()
+        self._note(now)
+        self.phase = phase
+        self._note(now)
+        return now
+
+    def _note(self, mb: float) -> None:
+        self.peaks[self.phase] = max(self.peaks.get(self.phase, 0.0), mb)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            self._note(self.rss_mb())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._note(self.rss_mb())
 
 
 def main() -> None:
@@ -38,30 +67,48 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--speed", type=float, default=4.0)
     ap.add_argument("--model", default="scripted:latency=0.6,silence=0.4")
+    ap.add_argument("--asr", action="store_true", help="transcribe the model (as `live` does)")
     args = ap.parse_args()
+    sampler = RssSampler()
+
+    import numpy as np
+
+    from duplex.audio import resample
+    from duplex.live.devices import FakeClockedIO
+    from duplex.live.run import LiveRunConfig, prepare_model, write_live_run
+    from duplex.live.session import LiveOptions, run_live
+    from duplex.models.registry import load_model
+    from duplex.models.voice import utterance
+
     rate = 24000
     speech = utterance(2.0, rate, "Could you tell me what the weather will be like tomorrow?")
     pattern = np.concatenate([speech, np.zeros(4 * rate, np.float32)])
     mic = resample(pattern, rate, 48000)
     model = load_model(args.model)
+    prepare_model(model)
     device = FakeClockedIO(mic, 48000, speed=args.speed, keep_played=False, loop=True)
-    before = rss_mb()
-    t = time.perf_counter()
-    opts = LiveOptions(duration_s=args.minutes * 60)
-    result = asyncio.run(run_live(model, device, opts, status_out=None))
-    wall = time.perf_counter() - t
-    after_session = rss_mb()
     with tempfile.TemporaryDirectory() as tmp:
-        config = LiveRunConfig(model=model.spec, out=Path(tmp) / "run", asr=None)
+        start = sampler.enter("session")
+        t = time.perf_counter()
+        opts = LiveOptions(duration_s=args.minutes * 60)
+        folder = Path(tmp) / "rec"
+        result = asyncio.run(run_live(model, device, opts, folder=folder, status_out=None))
+        wall = time.perf_counter() - t
+        end = sampler.enter("write+score")
+        asr = "faster-whisper-tiny.en" if args.asr else None
+        config = LiveRunConfig(model=model.spec, out=Path(tmp) / "run", asr=asr)
         row = write_live_run(result, config, model.describe(), "live-memory")
-    after_write = rss_mb()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        sampler.stop()
+    p = sampler.peaks
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     m = row["metrics"]
     print(
-        f"session {result.recording.duration:.0f} s in {wall:.0f} s wall; "
-        f"RSS before {before:.0f} MB, after session {after_session:.0f} MB, "
-        f"after write+score {after_write:.0f} MB, peak {peak:.0f} MB; "
-        f"turns {m['user_turns']}, latency median {m['latency_median_s']}"
+        f"session {result.duration:.0f} s in {wall:.0f} s wall (speed {args.speed}); "
+        f"turns {m['user_turns']}, answered {m['responses']}, "
+        f"latency median {m['latency_median_s']}, asr {'on' if args.asr else 'off'}\n"
+        f"RSS MB: load peak {p['load']:.0f}, session start {start:.0f}, "
+        f"session peak {p['session']:.0f}, session end {end:.0f}, "
+        f"write+score peak {p['write+score']:.0f}; ru_maxrss {maxrss:.0f}"
     )
 
 

@@ -41,7 +41,13 @@ def add_live_parsers(sub: Any) -> None:
 
 def live_command(args: argparse.Namespace) -> int:
     from duplex.live.devices import SoundDeviceIO
-    from duplex.live.run import LiveRunConfig, default_live_out, format_live, live_session
+    from duplex.live.run import (
+        LiveRunConfig,
+        default_live_out,
+        format_live,
+        live_session,
+        prepare_model,
+    )
     from duplex.models.registry import load_model
 
     if args.duration is not None and args.duration <= 0:
@@ -66,6 +72,7 @@ def live_command(args: argparse.Namespace) -> int:
     )
     model = load_model(args.model)
     try:
+        prepare_model(model)
         print(
             f"live: {device.input_info.name} -> {args.model} -> {device.output_info.name} "
             f"at {device.rate} Hz; Ctrl-C ends the session",

@@ -5,30 +5,40 @@ OUT/
   run.json   summary.json   results.jsonl (one row)
   sessions/ITEM/  input.wav output.wav session.wav session.json
 ```
-``session.json`` is written by the simulator's writer from a synthetic scenario item: the captured
-mic audio, with annotations derived from it (user speech spans from VAD on the mic channel).
+The wav files are written by the session as it records (:class:`duplex.live.session.SessionFiles`);
+``session.json`` by the simulator's writer, from a synthetic scenario item whose annotations come
+from the mic channel (user speech spans from VAD). Scoring reads the files in blocks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import gc
 import hashlib
+import shutil
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from duplex.errors import ResultsError
 from duplex.live.devices import AudioIO
 from duplex.live.score import HEADLINE, TASK, TASK_VERSION, score_live, user_turns
-from duplex.live.session import LiveOptions, LiveResult, run_live
-from duplex.metrics.analysis import analyze_output
+from duplex.live.session import LiveOptions, LiveResult, SessionFiles, run_live
+from duplex.metrics.response import utterances
 from duplex.models.base import Model
 from duplex.provenance import environment
 from duplex.report.store import RunStore
-from duplex.scenarios.base import Annotations, ScenarioItem, SpeechSpan
-from duplex.simulator.session_folder import write_session_folder
-from duplex.speech.vad import speech_segments, vad_provenance
+from duplex.scenarios.base import Annotations, ScenarioItem, Span, SpeechSpan
+from duplex.simulator.recording import Recording
+from duplex.simulator.session_folder import write_session_json
+from duplex.speech.blocks import Reader, speech_segments_blocked, wav_reader
+from duplex.speech.vad import vad_provenance
 
 SUITE = "live"
 SUITE_VERSION = "1"
@@ -50,17 +60,48 @@ def default_live_out(model: str) -> Path:
     return Path("runs") / f"live-{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+def prepare_model(model: Model) -> None:
+    """Give back memory a loaded model will not use during its session.
+
+    Instrument models synthesise everything they say when they are loaded (and keep it), so the
+    TTS voice sits idle through the session: unloading it and handing the freed heap back to the
+    system takes a scripted session's starting RSS from about 320 MB to 130 MB.
+    """
+    from duplex.models.instruments import InstrumentModel
+
+    if isinstance(model, InstrumentModel):
+        from duplex.speech import tts
+
+        tts.unload()
+    gc.collect()
+    trim_heap()
+
+
+def trim_heap() -> None:
+    """Return the C heap's free pages to the system (glibc's ``malloc_trim``; elsewhere a no-op).
+
+    Freed blocks below glibc's mmap threshold stay in the process after ``free``; a model load
+    leaves tens of MB of them.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 def live_session(
     model: Model, device: AudioIO, config: LiveRunConfig, **kwargs: Any
 ) -> tuple[LiveResult, dict[str, Any]]:
-    """Run the session, then write and score it; returns the result and the results row."""
+    """Run the session, then write and score it; returns the result and the results row.
+
+    The audio goes straight into the run folder's session folder as it is recorded.
+    """
     if (config.out / "run.json").exists():
         raise ResultsError(f"{config.out}: a run is already there; choose another --out")
     item_id = f"live-{time.strftime('%Y%m%d-%H%M%S')}"
     opts = LiveOptions(
         duration_s=config.duration_s, frame_ms=config.frame_ms, seed=config.seed, item_id=item_id
     )
-    result = asyncio.run(run_live(model, device, opts, **kwargs))
+    folder = RunStore(config.out).session_dir(item_id)
+    result = asyncio.run(run_live(model, device, opts, folder=folder, **kwargs))
     row = write_live_run(result, config, model.describe(), item_id)
     return result, row
 
@@ -68,29 +109,38 @@ def live_session(
 def write_live_run(
     result: LiveResult, config: LiveRunConfig, model_desc: dict[str, Any], item_id: str
 ) -> dict[str, Any]:
+    """Write the run folder around the session's audio and score it, reading the audio in blocks.
+
+    Memory does not grow with the session's length: VAD and edge refinement read the wav files
+    block by block (:mod:`duplex.speech.blocks`) and ASR runs on one model utterance at a time.
+    """
     from duplex.runner import build_summary
 
-    rec = result.recording
-    rate = rec.sample_rate
-    segments = speech_segments(rec.user, rate, backend=config.vad) if rec.user.size else []
+    gc.collect()
+    trim_heap()  # what the session's model freed (its plan of a ten-minute session: 58 MB)
+    rate = result.sample_rate
+    store = RunStore(config.out)
+    folder = store.session_dir(item_id)
+    _move_audio(result.folder, folder)
+    result.folder = folder
+    read_user, n, _ = wav_reader(folder / "input.wav")
+    segments = speech_segments_blocked(read_user, n, rate, backend=config.vad)
     turns, pauses = user_turns(segments)
     annotations = Annotations(
         speech=tuple(SpeechSpan(s.start, s.end, "") for s in segments),
         pauses=tuple(pauses),
         extra={"source": "live", "user_turns": [[t.start, t.end] for t in turns]},
     )
-    rec.annotations = annotations
     item = ScenarioItem(
         suite=SUITE,
         suite_version=SUITE_VERSION,
         item_id=item_id,
-        audio=rec.user,
+        audio=np.zeros(0, np.float32),  # on disk: input.wav
         sample_rate=rate,
         annotations=annotations,
-        spec_hash=hashlib.sha256(rec.user.tobytes()).hexdigest()[:16],
-        provenance={"source": "microphone", "device": rec.timings.get("device")},
+        spec_hash=_file_hash(folder / "input.wav"),
+        provenance={"source": "microphone", "device": result.timings.get("device")},
     )
-    store = RunStore(config.out)
     run_doc = {
         "config": {
             "suite": SUITE,
@@ -108,33 +158,39 @@ def write_live_run(
             "source": "live",
         },
         "model": model_desc,
-        "device": rec.timings.get("device"),
+        "device": result.timings.get("device"),
         "backends": {"vad": vad_provenance(config.vad)},
         "environment": environment(),
     }
     store.open(run_doc, resume=False)
     meta = {
         "model": config.model,
-        "model_audio_chunks": rec.timings.get("model_audio_chunks", 0),
+        "model_audio_chunks": result.timings.get("model_audio_chunks", 0),
         "live": {
             "stop_reason": result.stop_reason,
-            "input_latency_s": rec.timings.get("input_latency_s"),
-            "output_latency_s": rec.timings.get("output_latency_s"),
+            "input_latency_s": result.timings.get("input_latency_s"),
+            "output_latency_s": result.timings.get("output_latency_s"),
         },
     }
-    write_session_folder(store.session_dir(item_id), rec, item, meta)
-    analysis = analyze_output(replace_empty(rec), vad=config.vad, asr=config.asr)
-    metrics, turn_rows = score_live(segments, analysis.activity, rec.duration)
+    empty = np.zeros(0, np.float32)
+    rec = Recording(rate, empty, empty, result.events, result.timings, annotations)
+    write_session_json(folder, rec, item, meta, samples=n)
+    read_model, n_model, _ = wav_reader(folder / "output.wav")
+    activity = speech_segments_blocked(read_model, n_model, rate, backend=config.vad)
+    transcript = (
+        "" if config.asr is None else transcribe_utterances(read_model, rate, activity, config.asr)
+    )
+    metrics, turn_rows = score_live(segments, activity, n / rate)
     row = {
         "item_id": item_id,
         "spec_hash": item.spec_hash,
-        "duration_s": rec.duration,
+        "duration_s": n / rate,
         "status": "ok",
         "attempts": 1,
         "metrics": metrics,
         "turns": turn_rows,
-        "transcript": analysis.transcript.text,
-        "timings": rec.timings,
+        "transcript": transcript,
+        "timings": result.timings,
     }
     store.append(row)
     summary = build_summary([row], HEADLINE, 1, run_doc)
@@ -142,13 +198,57 @@ def write_live_run(
     return row
 
 
-def replace_empty(rec: Any) -> Any:
-    """A zero-length recording cannot be analysed; give the VAD one silent frame instead."""
-    if rec.model.size:
-        return rec
-    import numpy as np
+#: ASR reads the model channel one utterance at a time, at most this long (Whisper's window).
+ASR_PIECE_S = 30.0
+#: Audio kept on either side of an utterance for the recogniser.
+ASR_MARGIN_S = 0.2
 
-    return replace(rec, user=np.zeros(1920, np.float32), model=np.zeros(1920, np.float32))
+
+def transcribe_utterances(read: Reader, rate: int, activity: Sequence[Span], asr: str) -> str:
+    """The model's words, recognised one utterance (at most :data:`ASR_PIECE_S`) at a time.
+
+    One pass over a ten-minute channel would hold it at 16 kHz and Whisper's features of all of
+    it; an utterance at a time holds one utterance. Words are gated by the VAD as in a whole-file
+    pass (:func:`duplex.speech.asr.transcribe`).
+    """
+    from duplex.speech.asr import ASR_BACKENDS
+
+    transcribe = ASR_BACKENDS.get(asr)
+    words: list[str] = []
+    margin = round(ASR_MARGIN_S * rate)
+    for u in utterances(activity):
+        t = u.start
+        while t < u.end:
+            end = min(u.end, t + ASR_PIECE_S)
+            a, b = max(0, round(t * rate) - margin), round(end * rate) + margin
+            x = read(a, b)
+            off = a / rate
+            speech = [
+                Span(max(s.start, t) - off, min(s.end, end) - off)
+                for s in activity
+                if s.end > t and s.start < end
+            ]
+            text = transcribe(x, rate, speech=speech).text
+            if text:
+                words.append(text)
+            t = end
+    return " ".join(words)
+
+
+def _move_audio(src: Path, dst: Path) -> None:
+    if src.resolve() == dst.resolve():
+        return
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in SessionFiles.NAMES:
+        shutil.move(src / name, dst / name)
+
+
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()[:16]
 
 
 def format_live(row: dict[str, Any], folder: Path) -> str:

@@ -18,6 +18,10 @@ from duplex.models.base import LockstepModel, LockstepSession, ModelSpec, Sessio
 from duplex.models.registry import SpecArgs
 from duplex.models.voice import backchannel, utterance
 
+#: heard plan samples dropped in one go (about 10 s at 24 kHz): trimming every step would copy the
+#: planned future every frame
+_TRIM_SAMPLES = 240_000
+
 
 class PlannedSession(LockstepSession):
     """A session whose output is a plan of audio placed at absolute timeline samples."""
@@ -26,7 +30,10 @@ class PlannedSession(LockstepSession):
         self.info = info
         self.frame = info.frame_size
         self.n = 0  # index of the next input frame
+        # The plan holds timeline samples from ``_origin`` on; what has been heard is dropped as
+        # the session goes, so a long (live) session does not keep its whole output twice.
         self._plan = np.zeros(0, dtype=np.float32)
+        self._origin = 0
 
     @property
     def heard_from(self) -> int:
@@ -36,33 +43,37 @@ class PlannedSession(LockstepSession):
     def say(self, audio: Samples, at: int) -> int:
         """Schedule ``audio`` at timeline sample ``at`` or as soon as possible; return its start."""
         start = max(at, self.heard_from)
-        end = start + audio.size
-        if end > self._plan.size:
-            self._plan = np.concatenate([self._plan, np.zeros(end - self._plan.size, np.float32)])
-        self._plan[start:end] += audio
+        lo, hi = start - self._origin, start - self._origin + audio.size
+        if hi > self._plan.size:
+            self._plan = np.concatenate([self._plan, np.zeros(hi - self._plan.size, np.float32)])
+        self._plan[lo:hi] += audio
         return start
 
     def hush(self, at: int) -> None:
         """Drop everything planned from ``at`` on (the model stops talking)."""
-        if at < self._plan.size:
-            self._plan[max(at, 0) :] = 0.0
+        self._plan[max(at - self._origin, 0) :] = 0.0
 
     def planned_until(self) -> int:
         """Last sample with planned speech (0 if nothing is planned)."""
         nz = np.flatnonzero(self._plan)
-        return int(nz[-1]) + 1 if nz.size else 0
+        return self._origin + int(nz[-1]) + 1 if nz.size else 0
 
     def react(self, frame: Samples) -> None:
         """Look at one input frame (``self.n`` is its index) and plan output."""
 
     def step(self, frame: Samples) -> StepOutput:
         self.react(frame)
-        start = self.heard_from
-        out = self._plan[start : start + self.frame]
+        lo = self.heard_from - self._origin
+        out = self._plan[lo : lo + self.frame].astype(np.float32, copy=True)
         if out.size < self.frame:
             out = np.concatenate([out, np.zeros(self.frame - out.size, np.float32)])
         self.n += 1
-        return StepOutput(audio=out.astype(np.float32, copy=True))
+        # Forget what is now in the past: nothing can be planned before heard_from.
+        done = min(self.heard_from - self._origin, self._plan.size)
+        if done >= _TRIM_SAMPLES:
+            self._plan = self._plan[done:].copy()
+            self._origin += done
+        return StepOutput(audio=out)
 
 
 #: How long the eager instrument talks once started: longer than any plausible session.

