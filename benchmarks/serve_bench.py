@@ -1,13 +1,15 @@
 """Benchmark the websocket path: our Moshi client against our own `serve`, on loopback.
 
     .venv/bin/python benchmarks/serve_bench.py [--sessions 1 32] [--seconds 20] [--repeats 3]
+        [--server-loop process|thread|shared] [--no-oracle] [--json FILE]
 
 1. Send-time jitter and drift. A silent model is served (``--max-sessions`` = the largest N);
    N real-time sessions run at once through ``run_realtime`` with the ``moshi+ws://`` client, all
    on one event loop (``precise_wait_s=0`` when N > 1, as the runner does). From each recording's
-   timings: send lateness p50/p99 (ms after each frame's due time) and the lateness of the last
-   frame (end-of-session drift). Per run the sessions' p50s are summarised by their median, the
-   p99s by their median and their maximum (the worst session); figures are medians over repeats.
+   timings: send lateness p50/p99 (ms from each frame's due time to its bytes being written to
+   the socket) and the lateness of the last frame (end-of-session drift). Per run the sessions'
+   p50s are summarised by their median, the p99s by their median and their maximum (the worst
+   session); figures are medians over repeats.
 2. Latency of a served oracle. ``oracle:latency=0.6`` is served and one item of the
    ``turn_taking`` suite streamed to it; its latency is measured as the harness measures any
    model (first voice onset in the recording, Silero VAD, minus the item's turn end) and compared
@@ -19,11 +21,42 @@ Why the oracle is wrapped: ``serve`` opens every session with empty annotations 
 cannot see the item), and the oracle reads the turn end from the annotations. The wrapper hands it
 the item's annotations, which is what an oracle on the far side of a real connection would need.
 
-The server runs in this process, by default on its own thread and event loop (``--server-loop
-thread``); ``shared`` puts it on the clients' loop, ``process`` in a child process (what a real
-deployment looks like). Why it matters: sphn's Opus encoder holds the GIL for about 1.5 ms per
-80 ms frame at 24 kHz, and both sides encode every frame, so an in-process server's encoding
-competes with the clients' deadlines (and with 32 sessions more than saturates one GIL).
+Where the server runs (``--server-loop``): by default in a child process (``process``), which
+is what a real deployment looks like (the server is never the client's process) and what the
+figures below are for. ``thread`` runs it in this process on its own thread and event loop,
+``shared`` on the clients' loop; both make the server's Opus work compete with the clients' for
+one GIL, so at 32 sessions they measure this process's CPU, not the transport.
+
+Why encoding is off the deadline: sphn's Opus encoder takes 1.2-1.8 ms per 80 ms frame at 24 kHz
+and holds the GIL while it does (two threads encode no faster than one). Encoding each frame at
+its deadline made a burst of sessions with nearly the same phase (sessions started together
+begin within a few ms of each other) send one after another, 1.2 ms apart: the last of 20
+sessions sent 20+ ms late. The client now encodes each frame in the slack before its deadline
+(``duplex/models/transports/ahead.py``) and at the deadline only writes its bytes; the send
+time stamped is the deadline wake-up, and ``send call`` below shows how long it then took to
+hand the bytes to the socket. Decoding (about 0.1 ms a frame) stays on arrival.
+
+Figures, 2 cores, ``--seconds 10 --repeats 3``, server in a process. The machine was shared with
+other work (load average 2-4 with 2 cores), which starves the 32 sessions of CPU for whole
+repeats: the 32 clients need about 0.6 of a core (0.75 of it sphn's encoder), the server about
+0.5. Rerun on an idle machine for clean figures. Lateness in ms; p99 is the median session's.
+
+    encoding ahead (this version), load 2.7 -> 2.4:
+      N=1   p50 0.45  p99 3.45  drift 0.53   (another run, load 1.9: p50 0.40, p99 2.38)
+      N=32  the repeat with the CPU to itself: p50 0.85, p99 1.68 (worst session 2.45), max
+            4.0, drift 1.2, every frame encoded ahead, longest send call 0.55; the other two
+            repeats were starved (p99 40 and 190, 88 % of frames encoded ahead)
+      served oracle: error 16.1 ms (15.4 in the other run)
+    encoding at the deadline (the version before), back to back, load 2.4 -> 2.2:
+      N=1   p50 2.00  p99 6.31  drift 3.19   (the frame's own encode, now inside the lateness)
+      N=32  p50 23.2, p99 158; no repeat below p99 136
+      served oracle: error 15.1 ms
+    before that, idle machine, encoding at the deadline and lateness taken at the wake-up
+    (before the encode): N=1 p99 0.45; N=32 p99 2449 (server on a thread), 21.8 (process).
+
+Where the time went at 32 sessions (CPU time per 80 ms frame in the client process, profiled):
+encode 1.19 ms, decode 0.10 ms, the send call itself 0.04 ms (p99 0.25); sessions started
+together begin within 1 ms of each other in groups of up to 20, so each group's sends queue.
 """
 
 from __future__ import annotations
@@ -182,6 +215,9 @@ def _summary(timings: list[dict[str, Any]]) -> dict[str, float]:
     p50 = [t["send_lateness_ms_p50"] for t in timings]
     p99 = [t["send_lateness_ms_p99"] for t in timings]
     last = [t["send_lateness_ms_last"] for t in timings]
+    transport = [t.get("transport", {}) for t in timings]
+    ahead = sum(t.get("frames_encoded_ahead", 0) for t in transport)
+    sent = sum(t.get("frames_sent", 0) for t in transport)
     return {
         "p50_ms": statistics.median(p50),
         "p99_ms_median": statistics.median(p99),
@@ -189,6 +225,9 @@ def _summary(timings: list[dict[str, Any]]) -> dict[str, float]:
         "max_ms_worst": max(t["send_lateness_ms_max"] for t in timings),
         "drift_ms_median": statistics.median(last),
         "drift_ms_worst": max(last, key=abs),
+        # the time from the stamped send to the bytes handed to the socket (encoding off it)
+        "send_call_ms_worst": max(t.get("send_ms_max", float("nan")) for t in transport),
+        "encoded_ahead_pct": 100 * ahead / sent if sent else float("nan"),
     }
 
 
@@ -313,6 +352,11 @@ def format_result(result: dict[str, Any]) -> str:
             f"  {n:>3}  {j['p50_ms']:7.2f}  {j['p99_ms_median']:8.2f}  {j['p99_ms_worst']:9.2f}"
             f"  {j['max_ms_worst']:9.2f}  {j['drift_ms_median']:9.2f}  {j['drift_ms_worst']:11.2f}"
         )
+    lines.append("  frames encoded ahead / longest send call (deadline wake-up to bytes written):")
+    lines += [
+        f"  {n:>3}  {j['encoded_ahead_pct']:.1f} %  {j['send_call_ms_worst']:.2f} ms"
+        for n, j in result["jitter"].items()
+    ]
     o = result.get("oracle")
     if o:
         lines += [
@@ -337,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--item", default="tt-001", help="turn_taking item for the oracle")
     parser.add_argument("--latency", type=float, default=0.6, help="the oracle's true latency")
-    parser.add_argument("--server-loop", choices=("thread", "shared", "process"), default="thread")
+    parser.add_argument("--server-loop", choices=("process", "thread", "shared"), default="process")
     parser.add_argument("--no-oracle", action="store_true")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)

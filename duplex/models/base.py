@@ -86,6 +86,14 @@ class StreamingSession(ABC):
     async def send(self, frame: Samples) -> None:
         """Deliver one user frame (session rate); called when the frame is due on the clock."""
 
+    def prepare(self, frame: Samples, due: float) -> None:  # noqa: B027 - optional hook
+        """``frame`` is what the next :meth:`send` will deliver, at ``due`` on the session clock.
+
+        Called as soon as the frame is final, a frame before it is due, so that a transport can
+        do its CPU work (encoding) off the deadline; :meth:`send` then gets the same object.
+        Must not block.
+        """
+
     @abstractmethod
     def events(self) -> AsyncIterator[ModelEvent]:
         """Model events, stamped on the session clock, until the session ends."""

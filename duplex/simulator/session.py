@@ -189,9 +189,10 @@ async def run_realtime(
             # UserPlayback), so that reacting to the model costs nothing at the deadline.
             frame = playback.frame_at(n, recorder.model)
             due = (n + 1) * frame_size / rate
+            session.prepare(frame, due)
             await clock.sleep_until(due)
-            lateness[n] = clock.now() - due
             await session.send(frame)
+            lateness[n] = clock.now() - due  # once the bytes are written, not at the wake-up
         await session.finish()
 
     async def receive_all(session: StreamingSession) -> None:

@@ -2,11 +2,13 @@
 
 The client connects, waits for the handshake (the Python server sends it only once it is free, and
 PersonaPlex only after processing its prompts, so the wait is long and configurable), then sends
-each 80 ms frame as the simulator delivers it. Every audio and text message is stamped with the
-session clock on arrival: a server that stalls leaves a gap where it stalled. Frame-synchronous
-output that arrives in a catch-up burst after a stall would be played behind real time and shift
-everything after it; frames that would start more than ``max_backlog_ms`` after their arrival are
-dropped and counted instead, as a live client's jitter buffer does.
+each 80 ms frame as the simulator delivers it, Opus-encoded in the slack before its deadline
+(:mod:`duplex.models.transports.ahead`) so that at the deadline only its bytes are written.
+Every audio and text message is stamped with the session clock on arrival: a server that stalls
+leaves a gap where it stalled. Frame-synchronous output that arrives in a catch-up burst after a
+stall would be played behind real time and shift everything after it; frames that would start
+more than ``max_backlog_ms`` after their arrival are dropped and counted instead, as a live
+client's jitter buffer does.
 
 Options (URL fragment): ``handshake_timeout`` (s, default 60), ``stall_timeout`` (s, default 10:
 no message for that long once frames were sent is a failure), ``max_backlog_ms`` (default 100;
@@ -25,6 +27,7 @@ from duplex.audio import Samples
 from duplex.errors import ConfigError, ModelError, ProtocolError
 from duplex.events import ModelAudio, ModelText
 from duplex.models.base import ModelSpec, SessionInfo, StreamingModel, StreamingSession
+from duplex.models.transports.ahead import AheadJob, encode_ahead
 from duplex.models.transports.playout import Playout
 from duplex.models.transports.url import TransportUrl, parse_url, redacted
 from duplex.models.transports.wsbase import WsSession
@@ -48,16 +51,44 @@ class MoshiSession(WsSession):
         backlog = None if model.max_backlog_ms < 0 else round(model.max_backlog_ms * 24000 / 1000)
         self.playout = Playout(backlog)
         self.frames_sent = 0
+        self.encoder = encode_ahead()
+        self._ahead: AheadJob | None = None
+        self.send_s_max = 0.0
 
     def expecting_output(self) -> bool:
         # The server answers every frame after the first; before that silence is expected.
         return self.frames_sent > 1 and not self._finished
 
+    def prepare(self, frame: Samples, due: float) -> None:
+        if self._ahead is not None:
+            raise RuntimeError("prepare() called twice without a send() in between")
+        loop = asyncio.get_running_loop()
+        at = loop.time() + (due - self.clock.now())  # the send deadline on asyncio's clock
+        self._ahead = self.encoder.submit(frame, at, self.stream.audio)
+
     async def send(self, frame: Samples) -> None:
-        message = self.stream.audio(frame)
+        start = self.clock.now()
+        job, self._ahead = self._ahead, None
+        if job is None:
+            message = self.stream.audio(frame)
+        elif job.frame is frame:
+            if not job.done:
+                await asyncio.sleep(0)  # other sessions' frames due now are encoded: they go first
+            self.counters["frames_encoded_ahead" if job.done else "frames_encoded_at_send"] += 1
+            message = self.encoder.take(job)
+        else:  # the stream already holds the prepared frame: this one would be out of order
+            raise RuntimeError("send() of a frame other than the one prepared")
         self.frames_sent += 1
         if message is not None:
             await self.send_message(message)
+        # How long the bytes took to reach the socket once the deadline was reached.
+        self.send_s_max = max(self.send_s_max, self.clock.now() - start)
+
+    async def aclose(self) -> None:
+        if self._ahead is not None:
+            self.encoder.cancel(self._ahead)
+            self._ahead = None
+        await super().aclose()
 
     async def on_message(self, data: str | bytes) -> None:
         if isinstance(data, str):
@@ -80,6 +111,7 @@ class MoshiSession(WsSession):
         return {
             **super().stats(),
             "frames_sent": self.frames_sent,
+            "send_ms_max": round(self.send_s_max * 1000, 3),
             "messages_in": self.stream.messages_in,
             "ignored_kinds": dict(self.stream.ignored),
             "dropped_stale_samples": self.playout.dropped_samples,

@@ -145,3 +145,29 @@ def test_aclose_is_idempotent() -> None:
             assert [e async for e in session.events()] == []
 
     asyncio.run(go())
+
+
+def test_frames_are_encoded_before_their_deadline() -> None:
+    rec = run(Faults(), seconds=2.0)
+    transport = rec.timings["transport"]
+    assert transport["frames_sent"] == 25
+    # Each frame is handed over a frame before it is due; the encode runs in that slack.
+    assert transport.get("frames_encoded_ahead", 0) >= 20
+
+
+def test_sending_a_frame_other_than_the_prepared_one_is_refused() -> None:
+    async def go() -> None:
+        async with fake_moshi(Faults()) as url:
+            model = load_model(url)
+            clock = RealtimeClock(RATE)
+            info = SessionInfo("i", RATE, FRAME, Annotations(speech=()))
+            session = await model.connect(info, clock)  # type: ignore[attr-defined]
+            clock.start()
+            try:
+                session.prepare(np.zeros(FRAME, np.float32), 0.08)
+                with pytest.raises(RuntimeError, match="other than the one prepared"):
+                    await session.send(np.zeros(FRAME, np.float32))
+            finally:
+                await session.aclose()
+
+    asyncio.run(go())
