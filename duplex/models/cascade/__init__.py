@@ -31,7 +31,7 @@ class CascadeModel(LockstepModel):
     def __init__(self, spec: ModelSpec, params: CascadeParams) -> None:
         self.spec = spec.text
         self.params = params
-        self.llm = Llm(threads=params.threads)
+        self.llm = Llm(threads=params.threads, weights=params.llm_weights)
         listen.load()
         silero.session()
         # Warm every component once so the first session's first reply is not a cold start.

@@ -68,7 +68,8 @@ class CascadeSession(LockstepSession):
         self.times = StageTimes()
         self.log: list[tuple[float, str]] = []  # (session seconds, what happened), for tests
         self.n = 0
-        self.audio = np.zeros(0, np.float32)  # all user input so far
+        self._input = np.zeros(info.frame_size * 256, np.float32)  # user input, grown by doubling
+        self._filled = 0
         self.state = "listen"
         # user-side tracking
         self.in_speech = False
@@ -98,6 +99,22 @@ class CascadeSession(LockstepSession):
     def now(self) -> int:
         return (self.n + 1) * self.frame
 
+    @property
+    def audio(self) -> Samples:
+        """All user input so far (a view)."""
+        return self._input[: self._filled]
+
+    def _append(self, frame: Samples) -> None:
+        # Concatenating every frame would copy the whole session each step: quadratic, and
+        # measurable in a long live session.
+        end = self._filled + frame.size
+        if end > self._input.size:
+            grown = np.zeros(max(end, 2 * self._input.size), np.float32)
+            grown[: self._filled] = self.audio
+            self._input = grown
+        self._input[self._filled : end] = frame
+        self._filled = end
+
     def note(self, what: str) -> None:
         self.log.append((self.now / self.rate, what))
 
@@ -106,7 +123,7 @@ class CascadeSession(LockstepSession):
 
     # ------------------------------------------------------------------ the step
     def step(self, frame: Samples) -> StepOutput:
-        self.audio = np.concatenate([self.audio, np.asarray(frame, np.float32)])
+        self._append(frame)
         t0 = time.perf_counter()
         chunks = self.vad.push(frame)
         self.timed("vad", t0, self.frame)
@@ -195,7 +212,9 @@ class CascadeSession(LockstepSession):
     def _transcribe(self) -> None:
         assert self.turn_start is not None
         t0 = time.perf_counter()
-        self.partial = listen.transcribe(self.audio[self.turn_start :], self.rate)
+        self.partial = listen.transcribe(
+            self.audio[self.turn_start :], self.rate, self.p.asr_window
+        )
         self.timed("asr", t0, self.audio.size - self.turn_start)
 
     def _drop_turn(self) -> None:
@@ -235,6 +254,10 @@ class CascadeSession(LockstepSession):
             return
         reply = self.reply
         if reply is None:
+            return
+        if self.in_speech or self.paused_at is not None:
+            # The user may be taking the floor: a unit of work now would delay the step that
+            # stops the voice by its whole cost (a Piper call is up to a few tenths of a second).
             return
         t0 = time.perf_counter()
         if self.pieces:
@@ -294,7 +317,7 @@ class CascadeSession(LockstepSession):
         if not self.in_speech and self.now - self.last_voiced >= self.sec(p.check_silence):
             t0 = time.perf_counter()
             start = max(0, self.paused_at - self.sec(TURN_PAD_S))
-            heard = listen.transcribe(self.audio[start:], self.rate)
+            heard = listen.transcribe(self.audio[start:], self.rate, self.p.asr_window)
             self.timed("asr", t0, self.audio.size - start)
             if turn.is_backchannel(heard):
                 self.note(f"resume after {heard!r}")

@@ -7,6 +7,7 @@ suites are run through :func:`duplex.runner.run_suite`; add a suite by adding a 
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 from collections.abc import Callable
@@ -200,6 +201,8 @@ def _summary(spec: str, repeats: int, f: Figures) -> dict[str, Any]:
     return {
         "spec": spec,
         "repeats": repeats,
+        # other processes' load inflates every measured compute time; printed with the figures
+        "load_average_1m": os.getloadavg()[0],
         "latency_s_median": _median(f.latency_s),
         "latency_s": f.latency_s,
         "stop_s_median": _median(f.stop_s),
@@ -216,7 +219,8 @@ def format_cascade_bench(r: dict[str, Any]) -> str:
         return "n/a" if x is None else f"{x:.3f}{unit}"
 
     lines = [
-        f"cascade benchmark ({r['spec']}, {r['repeats']} repeats, medians)",
+        f"cascade benchmark ({r['spec']}, {r['repeats']} repeats, medians; "
+        f"load average {r.get('load_average_1m', float('nan')):.2f})",
         f"  turn-taking latency (end of speech -> reply onset): {fmt(r['latency_s_median'])}",
         f"  interruption stop latency, measured compute:       {fmt(r['stop_s_median'])}",
         f"  interruption stop latency, model reaction only:    {fmt(r['stop_reaction_s_median'])}",

@@ -23,6 +23,8 @@ ARGS = {
     "max_sentences": "sentences in a reply",
     "tokens_per_step": "LLM tokens decoded per 80 ms step",
     "threads": "torch threads",
+    "llm_weights": "int8 | float32: SmolLM2's linear layers (int8 decodes ~1.6x faster)",
+    "asr_window": "s: Whisper encoder window of a turn check (10 = fast; 30 = Whisper's own)",
     "vad_threshold": "0-1",
 }
 
@@ -31,7 +33,7 @@ ARGS = {
 class CascadeParams:
     eot: str = "lm"
     eot_threshold: float = 0.3
-    check_silence: float = 0.16
+    check_silence: float = 0.08
     max_silence: float = 2.4
     backchannel: bool = True
     bc_min_turn: float = 3.0
@@ -43,6 +45,8 @@ class CascadeParams:
     max_sentences: int = 2
     tokens_per_step: int = 2
     threads: int = 1
+    llm_weights: str = "int8"
+    asr_window: float = 10.0
     vad_threshold: float = 0.5
 
 
@@ -64,5 +68,7 @@ def parse(spec: ModelSpec) -> CascadeParams:
         max_sentences=int(a.float("max_sentences", d.max_sentences, low=1, high=20)),
         tokens_per_step=int(a.float("tokens_per_step", d.tokens_per_step, low=1, high=512)),
         threads=int(a.float("threads", d.threads, low=1, high=64)),
+        llm_weights=a.choice("llm_weights", d.llm_weights, ("int8", "float32")),
+        asr_window=a.float("asr_window", d.asr_window, low=2, high=30),
         vad_threshold=a.float("vad_threshold", d.vad_threshold, low=0.01, high=0.99),
     )

@@ -2,7 +2,8 @@
 
 The first piece is cut as early as it can be spoken naturally (at a sentence end, or at a comma
 after a few words) so that the reply starts while the rest is still being generated; later pieces
-are whole sentences. Each piece costs one Piper call (about 0.1 s per second of speech here).
+are sentences or clauses of at least five words. Each piece costs one Piper call (about 0.1 s
+per second of speech here).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*\s")
 _CLAUSE_END = re.compile(r"[,;:]\s")
 #: words a clause must have before a comma may end the first piece ("Well," is too short)
 FIRST_CLAUSE_MIN_WORDS = 3
+#: the same for later pieces: one Piper call blocks the agent's frame path for its whole cost
+#: (0.1 s per second of speech), so a long sentence is cut at its commas as well
+CLAUSE_MIN_WORDS = 5
 _SPEAKABLE = re.compile(r"[A-Za-z0-9]")
 _MARKUP = re.compile(r"[*_#`~<>\[\]{}|]+")
 
@@ -51,12 +55,12 @@ class Segmenter:
 
     def _cut(self) -> int | None:
         m = _SENTENCE_END.search(self.buffer)
-        if self.pieces_out == 0:
-            for c in _CLAUSE_END.finditer(self.buffer):
-                if m is not None and c.start() > m.start():
-                    break
-                if len(self.buffer[: c.start()].split()) >= FIRST_CLAUSE_MIN_WORDS:
-                    return c.end()
+        min_words = FIRST_CLAUSE_MIN_WORDS if self.pieces_out == 0 else CLAUSE_MIN_WORDS
+        for c in _CLAUSE_END.finditer(self.buffer):
+            if m is not None and c.start() > m.start():
+                break
+            if len(self.buffer[: c.start()].split()) >= min_words:
+                return c.end()
         return m.end() if m else None
 
 
