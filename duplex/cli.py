@@ -102,13 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="timing benchmarks of the harness itself")
     bench.add_argument(
         "what",
-        choices=("clock", "cascade"),
+        choices=("clock", "cascade", "probes"),
         help="clock: real-time jitter, drift, lock-step speed; cascade: the cascade model's "
-        "latency, barge-in, backchannels, stage compute and suite figures",
+        "latency, barge-in, backchannels, stage compute and suite figures; probes: s2t and t2t "
+        "items per minute, batched and one at a time",
     )
     bench.add_argument("--seconds", type=float, default=60.0)
     bench.add_argument("--repeats", type=int, default=3)
-    bench.add_argument("--limit", type=int, default=20, help="cascade: items per suite")
+    bench.add_argument(
+        "--limit", type=int, default=20, help="cascade: items per suite; probes: items per set"
+    )
     _probe_parser(sub)
     _report_parsers(sub)
     _live_parsers(sub)
@@ -257,6 +260,11 @@ def _bench(args: argparse.Namespace) -> int:
 
         result = run_cascade_bench(repeats=args.repeats, suite_limit=args.limit)
         print(format_cascade_bench(result))
+        return 0
+    if args.what == "probes":
+        from duplex.probes.bench import format_probe_bench, run_probe_bench
+
+        print(format_probe_bench(run_probe_bench(repeats=args.repeats, limit=args.limit)))
         return 0
     from duplex.simulator.bench import format_clock_bench, run_clock_bench
 

@@ -23,6 +23,8 @@ Inference
     fixed at load. For transformers models the context runs once and its key/value cache is
     repeated for the choices of the item (one batch); other models get one right-padded batch of
     context + choice rows. Both give the same log-probabilities up to float rounding (tested).
+    :meth:`CausalLMScorer.score_text_batch` scores several items at once
+    (:mod:`duplex.probes.batching`), again with the same numbers.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from duplex.errors import BackendError, ConfigError
+from duplex.probes import batching
 from duplex.probes.scoring import TEXT, TokenScores
 
 BOUNDARY_RULE = "prefix-of-joined, else separate with leading space"
@@ -110,6 +113,49 @@ class CausalLMScorer:
         return [
             TokenScores(tuple(min(0.0, v) for v in vals), self._pieces(cont))
             for vals, (_, cont) in zip(values, splits, strict=True)
+        ]
+
+    def score_text_batch(
+        self, requests: Sequence[tuple[str, Sequence[str]]], *, pad_side: str = "right"
+    ) -> list[list[TokenScores]]:
+        """:meth:`score_text` of several items in one or two forward passes (see
+        :mod:`duplex.probes.batching`); the same numbers up to float rounding."""
+        per_item = [[self.split(context, c) for c in conts] for context, conts in requests]
+        if not per_item:
+            return []
+        # The shared layout needs a context of two tokens or more (an empty transcript is one
+        # start token): those items go through the flat layout.
+        shared = [i for i, sp in enumerate(per_item) if self.share_context and len(sp[0][0]) >= 2]
+        rest = sorted(set(range(len(per_item))) - set(shared))
+        values: list[list[list[float]]] = [[] for _ in per_item]
+        if shared:
+            got = batching.shared(
+                self.model,
+                self.torch,
+                [per_item[i][0][0] for i in shared],
+                [[cont for _, cont in per_item[i]] for i in shared],
+                pad_id=self.pad_id,
+            )
+            for i, v in zip(shared, got, strict=True):
+                values[i] = v
+        if rest:
+            flat = batching.flat(
+                self.model,
+                self.torch,
+                [s for i in rest for s in per_item[i]],
+                pad_id=self.pad_id,
+                pad_side=pad_side,
+            )
+            start = 0
+            for i in rest:
+                values[i] = flat[start : start + len(per_item[i])]
+                start += len(per_item[i])
+        return [
+            [
+                TokenScores(tuple(min(0.0, v) for v in vals), self._pieces(cont))
+                for vals, (_, cont) in zip(item_values, splits, strict=True)
+            ]
+            for item_values, splits in zip(values, per_item, strict=True)
         ]
 
     def _padded(self, splits: list[tuple[list[int], list[int]]]) -> list[list[float]]:

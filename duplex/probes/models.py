@@ -69,7 +69,7 @@ def _cascade(rest: str, opts: LoadOptions) -> ContinuationScorer:
     inner = load_scorer(rest or "smollm2", threads=opts.threads)
     if "text" not in inner.modalities or not hasattr(inner, "score_text"):
         raise ConfigError(f"cascade needs a text model, {inner.name!r} does not score text")
-    return CascadeScorer(cast(TextScorer, inner))
+    return CascadeScorer(cast(TextScorer, inner), workers=opts.threads)
 
 
 def _python(rest: str, opts: LoadOptions) -> ContinuationScorer:

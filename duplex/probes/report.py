@@ -49,5 +49,7 @@ def format_table(rows: Sequence[dict[str, Any]], timing: dict[str, Any] | None =
             for name, t in timing.items()
             if t.get("items_per_minute") is not None and t.get("items")
         )
-        lines.append(f"throughput (wall; includes rendering on a cold cache): {speed}")
+        lines.append(
+            f"throughput (wall; speaking the contexts excluded, cached transcripts count): {speed}"
+        )
     return "\n".join(lines)

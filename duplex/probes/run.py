@@ -24,6 +24,7 @@ from duplex.probes.conditions import CONDITIONS, ORDER, Condition
 from duplex.probes.metrics import ItemScores
 from duplex.probes.models import DEFAULT_MODEL, DEFAULT_THREADS, load_scorer
 from duplex.probes.scoring import (
+    BATCH_METHODS,
     SPEECH,
     SPEECH_BOTH,
     TEXT,
@@ -37,6 +38,7 @@ from duplex.probes.sets import SETS, ProbeItem, ProbeSet, load_set
 
 RESULTS_FORMAT = 1
 REFERENCE = "t2t"
+DEFAULT_BATCH = 16
 ALL = "all"
 
 Progress = Callable[[str, int, int], None]
@@ -50,6 +52,8 @@ class ProbeConfig:
     limit: int | None = None
     seed: int = 0
     threads: int = DEFAULT_THREADS
+    #: Items scored together when the scorer has batch methods; 1 scores one item at a time.
+    batch_size: int = DEFAULT_BATCH
 
 
 @dataclass
@@ -70,6 +74,7 @@ class ProbeRun:
                 "limit": self.config.limit,
                 "seed": self.config.seed,
                 "threads": self.config.threads,
+                "batch_size": self.config.batch_size,
             },
             "provenance": self.provenance,
             "timing": self.timing,
@@ -128,6 +133,48 @@ def score_item(
     return tuple(scores)
 
 
+def score_items(
+    scorer: ContinuationScorer,
+    items: Sequence[ProbeItem],
+    condition: Condition,
+    *,
+    seed: int,
+    batch: bool = True,
+) -> list[tuple[TokenScores, ...]]:
+    """:func:`score_item` for several items, in one call of the scorer's batch method when it has
+    one for the condition's modality (``score_text_batch``, ``score_speech_batch``).
+
+    A batch whose answer is malformed is scored again item by item, so that the error names the
+    item at fault.
+    """
+    method = BATCH_METHODS.get(condition.modality)
+    fn = getattr(scorer, method, None) if method and batch and len(items) > 1 else None
+    if fn is None:
+        return [score_item(scorer, it, condition, seed=seed) for it in items]
+    if condition.modality == TEXT:
+        requests: list[Any] = [(it.context, it.choices) for it in items]
+    else:
+        requests = [
+            (*cond_mod.render(it.context, condition, seed=seed), it.choices) for it in items
+        ]
+    try:
+        answer = list(fn(requests))
+        ok = len(answer) == len(items) and all(
+            len(scores) == len(it.choices) and all(isinstance(s, TokenScores) for s in scores)
+            for scores, it in zip(answer, items, strict=True)
+        )
+    except ValueError:
+        ok = False
+    if not ok:
+        for it in items:  # raises naming the item when one item is at fault
+            score_item(scorer, it, condition, seed=seed)
+        raise ModelError(
+            f"probe model {scorer.name!r}: {method}() gave a malformed answer for "
+            f"{len(items)} items from {items[0].id}, which score one at a time"
+        )
+    return [tuple(scores) for scores in answer]
+
+
 def _score(
     scorer: ContinuationScorer, item: ProbeItem, condition: Condition, *, seed: int
 ) -> list[TokenScores]:
@@ -145,6 +192,10 @@ def _score(
     else:  # pragma: no cover - the registry holds only the three modalities
         raise ConfigError(f"condition {condition.name!r} has unknown modality")
     return list(scores)
+
+
+def _chunks(items: Sequence[ProbeItem], size: int) -> list[Sequence[ProbeItem]]:
+    return [items[k : k + size] for k in range(0, len(items), max(1, size))]
 
 
 def run_probe(
@@ -165,22 +216,31 @@ def run_probe(
     records: list[dict[str, Any]] = []
     seconds = dict.fromkeys((c.name for c in chosen), 0.0)
     cpu = dict.fromkeys((c.name for c in chosen), 0.0)
+    rendering = dict.fromkeys((c.name for c in chosen), 0.0)
     counts = dict.fromkeys((c.name for c in chosen), 0)
     for probe_set in sets:
         per_cond: dict[str, list[ItemScores]] = {}
         for condition in chosen:
             results: list[ItemScores] = []
-            for item in probe_set.items:
+            for chunk in _chunks(probe_set.items, config.batch_size):
+                if condition.spoken:  # the voice is cached; its cost is not the model's
+                    start = time.perf_counter()
+                    for item in chunk:
+                        cond_mod.render(item.context, condition, seed=config.seed)
+                    rendering[condition.name] += time.perf_counter() - start
                 start, start_cpu = time.perf_counter(), time.process_time()
-                scores = score_item(scorer, item, condition, seed=config.seed)
+                scored = score_items(
+                    scorer, chunk, condition, seed=config.seed, batch=config.batch_size > 1
+                )
                 seconds[condition.name] += time.perf_counter() - start
                 cpu[condition.name] += time.process_time() - start_cpu
-                counts[condition.name] += 1
-                results.append(ItemScores(item.id, item.label, scores))
-                records.append(_record(probe_set.name, item, condition, scores))
-                done += 1
-                if on_progress is not None:
-                    on_progress(f"{probe_set.name}/{condition.name}", done, total)
+                counts[condition.name] += len(chunk)
+                for item, scores in zip(chunk, scored, strict=True):
+                    results.append(ItemScores(item.id, item.label, scores))
+                    records.append(_record(probe_set.name, item, condition, scores))
+                    done += 1
+                    if on_progress is not None:
+                        on_progress(f"{probe_set.name}/{condition.name}", done, total)
             per_cond[condition.name] = results
         by_set[probe_set.name] = per_cond
     rows = summarize(by_set, [c.name for c in chosen], {s.name: s for s in sets}, seed=config.seed)
@@ -191,6 +251,8 @@ def run_probe(
             # CPU seconds of the whole process (all threads): wall time is only meaningful on an
             # otherwise idle machine, CPU time shows the cost when the cores are shared.
             "cpu_seconds": round(cpu[name], 3),
+            # Speaking the contexts (TTS, cached on disk), outside ``seconds``.
+            "render_seconds": round(rendering[name], 3),
             "items": counts[name],
             "items_per_minute": round(60.0 * counts[name] / seconds[name], 1)
             if seconds[name] > 0

@@ -13,6 +13,12 @@ modality           method                               conditions it serves
 ``speech+speech``  ``score_speech_continuation(...)``   s2s
 =================  ===================================  ==========================
 
+A scorer may also score several items in one call: ``score_text_batch(requests)`` with
+``requests = [(context, continuations), ...]`` and ``score_speech_batch(requests)`` with
+``requests = [(audio, rate, continuations), ...]``, each returning one list of
+:class:`TokenScores` per request. :func:`duplex.probes.run.run_probe` uses them when present
+(``batch_size`` items at a time); they must give the numbers of the one-item methods.
+
 Text language models are wrapped by :class:`duplex.probes.cascade.CascadeScorer` for the spoken
 conditions (the context goes through the ASR first). A speech LLM that runs in-process is loaded
 with the spec ``python:module:factory[:ARG]``: ``factory(ARG)`` (or ``factory()``) must return an
@@ -30,6 +36,8 @@ from duplex.audio import Samples
 
 TEXT, SPEECH, SPEECH_BOTH = "text", "speech", "speech+speech"
 METHODS = {TEXT: "score_text", SPEECH: "score_speech", SPEECH_BOTH: "score_speech_continuation"}
+#: Optional methods that score several items at once (see the module doc).
+BATCH_METHODS = {TEXT: "score_text_batch", SPEECH: "score_speech_batch"}
 
 
 @dataclass(frozen=True)
