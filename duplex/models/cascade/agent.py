@@ -9,7 +9,7 @@ States (``self.state``):
              from the pre-fill the reply needs anyway; an unfinished one is held (maybe with a
              backchannel) until the user goes on or ``max_silence`` passes.
 ``think``    the reply is prepared one unit of work per step - the LLM prefill, then
-             ``tokens_per_step`` tokens, or one Piper call for a finished piece of text - so no
+             ``step_budget`` s of decoded tokens, or one Piper call for a finished piece - so no
              single step is much longer than the ASR call. User speech here means the silence
              was a pause: the reply is dropped and the turn goes on.
 ``speak``    playout, one frame per step, with the remaining units of work interleaved.
@@ -274,9 +274,12 @@ class CascadeSession(LockstepSession):
             return
         if not reply.prefilled:
             reply.prefill()
-            self.timed("llm", t0)
-            return
+        # A step that finishes early waits for the next frame, so a fixed count of tokens per
+        # step would pace decoding by the frame clock rather than by the machine: decode until
+        # ``step_budget`` of compute is spent (at most tokens_per_step tokens).
         for _ in range(self.p.tokens_per_step):
+            if time.perf_counter() - t0 >= self.p.step_budget:
+                break
             new = reply.next_token()
             cut = self.segmenter.push(new) if new else []
             if reply.done:

@@ -77,6 +77,7 @@ class Figures:
     latency_s: list[float] = field(default_factory=list)
     stop_s: list[float] = field(default_factory=list)  # measured compute on the timeline
     stop_reaction_s: list[float] = field(default_factory=list)  # no compute: the model's reaction
+    stop_missed: int = 0  # interruptions that fell in a gap of the reply (not measured)
     backchannels_per_min: list[float] = field(default_factory=list)
     stage_s: dict[str, float] = field(default_factory=dict)
     stage_calls: dict[str, int] = field(default_factory=dict)
@@ -143,9 +144,13 @@ def run_cascade_bench(
                     continue
                 at = onset.start + 1.0
                 it = build_item([(0.5, q), (at, INTERRUPTION)], tail=5.0)
-                talking = [s for s in _run(model, it, clock, figures) if s.start < at < s.end + 0.5]
+                # Only interruptions that land while the model is heard count: one that falls
+                # between two pieces of the reply measures nothing (it used to count as 0 s).
+                talking = [s for s in _run(model, it, clock, figures) if s.start < at < s.end]
                 if talking:
-                    out.append(max(0.0, talking[0].end - at))
+                    out.append(talking[0].end - at)
+                else:
+                    figures.stop_missed += 1
         say(f"repeat {r + 1}/{repeats}: monologue backchannels")
         mono = monologue_item()
         spans = _run(model, mono, watch, figures)
@@ -208,6 +213,8 @@ def _summary(spec: str, repeats: int, f: Figures) -> dict[str, Any]:
         "stop_s_median": _median(f.stop_s),
         "stop_s": f.stop_s,
         "stop_reaction_s_median": _median(f.stop_reaction_s),
+        "stop_reaction_s": f.stop_reaction_s,
+        "stop_missed": f.stop_missed,
         "backchannels_per_min_median": _median(f.backchannels_per_min),
         "stages": stages,
         "suites": f.suites,
@@ -224,6 +231,8 @@ def format_cascade_bench(r: dict[str, Any]) -> str:
         f"  turn-taking latency (end of speech -> reply onset): {fmt(r['latency_s_median'])}",
         f"  interruption stop latency, measured compute:       {fmt(r['stop_s_median'])}",
         f"  interruption stop latency, model reaction only:    {fmt(r['stop_reaction_s_median'])}",
+        f"  (interruptions measured: {len(r['stop_s'])} + {len(r['stop_reaction_s'])}; "
+        f"{r['stop_missed']} fell between two pieces of the reply)",
         "  backchannels per minute of monologue:              "
         + fmt(r["backchannels_per_min_median"], ""),
     ]

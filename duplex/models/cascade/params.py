@@ -21,7 +21,8 @@ ARGS = {
     "barge_confirm": "s of overlapping speech that ends it without an ASR check",
     "max_tokens": "token budget of a reply",
     "max_sentences": "sentences in a reply",
-    "tokens_per_step": "LLM tokens decoded per 80 ms step",
+    "tokens_per_step": "most LLM tokens decoded in one 80 ms step",
+    "step_budget": "s of decoding per step: tokens are decoded until this much compute is spent",
     "threads": "torch threads",
     "llm_weights": "int8 | float32: SmolLM2's linear layers (int8 decodes ~1.6x faster)",
     "asr_window": "s: Whisper encoder window of a turn check (10 = fast; 30 = Whisper's own)",
@@ -43,7 +44,8 @@ class CascadeParams:
     barge_confirm: float = 0.64
     max_tokens: int = 48
     max_sentences: int = 2
-    tokens_per_step: int = 2
+    tokens_per_step: int = 8
+    step_budget: float = 0.06
     threads: int = 1
     llm_weights: str = "int8"
     asr_window: float = 10.0
@@ -67,6 +69,7 @@ def parse(spec: ModelSpec) -> CascadeParams:
         max_tokens=int(a.float("max_tokens", d.max_tokens, low=1, high=512)),
         max_sentences=int(a.float("max_sentences", d.max_sentences, low=1, high=20)),
         tokens_per_step=int(a.float("tokens_per_step", d.tokens_per_step, low=1, high=512)),
+        step_budget=a.float("step_budget", d.step_budget, low=0.0, high=5.0),
         threads=int(a.float("threads", d.threads, low=1, high=64)),
         llm_weights=a.choice("llm_weights", d.llm_weights, ("int8", "float32")),
         asr_window=a.float("asr_window", d.asr_window, low=2, high=30),

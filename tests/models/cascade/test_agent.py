@@ -1,9 +1,10 @@
 """The cascade end to end with its real components, on short synthesised conversations.
 
-Stop latency is checked with ``no_compute`` (the model's own reaction time on the timeline):
-with measured compute, audio the model emitted while it caught up after its slow ASR/LLM steps is
-already queued for playout and cannot be recalled through the lock-step interface, so the heard
-stop also includes that backlog; the benchmark reports both figures.
+Stop latency is checked with ``no_compute`` (the model's own reaction time on the timeline), which
+is deterministic. With measured compute the heard stop adds at most the one unit of work (a Piper
+call, a few decoded tokens) that was already running when the user started - the agent starts
+no new work while the user may be taking the floor; the benchmark reports that figure (0.17-0.24 s
+at idle, median 0.216 s).
 """
 
 from __future__ import annotations
@@ -126,10 +127,8 @@ def test_lockstep_and_realtime_latency_agree_within_150ms(cascade: CascadeModel)
     finally:
         del cascade.open  # back to the class's own method
     lat_lock, lat_real = onset_after(activity(lock), end), onset_after(activity(real), end)
-    # The issue asks for 150 ms; measured 0.09-0.21 s net (raw 0.17 s in a full CI run): the
-    # worker thread computes about 25% slower in real time than the same steps in lock-step.
-    # 0.3 s guards the mechanism (the same compute lands at the same place) without flaking.
-    assert abs((lat_lock - c_lock) - (lat_real - c_real)) <= 0.3, (
+    # Measured under load ~2: raw differences -0.02..-0.11 s, net of compute +0.08..+0.09 s.
+    assert abs((lat_lock - c_lock) - (lat_real - c_real)) <= 0.15, (
         lat_lock - end,
         lat_real - end,
         c_lock,
