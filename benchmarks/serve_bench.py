@@ -36,21 +36,21 @@ sessions sent 20+ ms late. The client now encodes each frame in the slack before
 time stamped is the deadline wake-up, and ``send call`` below shows how long it then took to
 hand the bytes to the socket. Decoding (about 0.1 ms a frame) stays on arrival.
 
-Figures, 2 cores, ``--seconds 10 --repeats 3``, server in a process. The machine was shared with
-other work (load average 2-4 with 2 cores), which starves the 32 sessions of CPU for whole
-repeats: the 32 clients need about 0.6 of a core (0.75 of it sphn's encoder), the server about
-0.5. Rerun on an idle machine for clean figures. Lateness in ms; p99 is the median session's.
+Figures, 2 cores, ``--seconds 10 --repeats 3``, server in a process. Lateness in ms; p99 is the
+median session's ("worst" the worst session's). The 32 clients need about 0.6 of a core (0.75 of it
+sphn's encoder), the server about 0.5, so a machine shared with other work starves them.
 
-    encoding ahead (this version), load 2.7 -> 2.4:
-      N=1   p50 0.45  p99 3.45  drift 0.53   (another run, load 1.9: p50 0.40, p99 2.38)
-      N=32  the repeat with the CPU to itself: p50 0.85, p99 1.68 (worst session 2.45), max
-            4.0, drift 1.2, every frame encoded ahead, longest send call 0.55; the other two
-            repeats were starved (p99 40 and 190, 88 % of frames encoded ahead)
-      served oracle: error 16.1 ms (15.4 in the other run)
-    encoding at the deadline (the version before), back to back, load 2.4 -> 2.2:
+    idle machine (load 0.6), encoding ahead and few GC pauses (duplex.simulator.gcpause):
+      N=1   p50 0.48  p99 1.24  drift 0.40
+      N=32  p50 0.92  p99 2.42 (worst session 3.10)  max 4.87  drift 1.03, every frame
+            encoded ahead, longest send call 1.51
+      served oracle: error 13.0 ms
+    the same machine a few minutes earlier, encoding ahead with the default GC policy:
+      N=32  p50 0.96  p99 8.27 (worst session 22.99)  max 28.3; 97.5 % encoded ahead
+      (one run with only the GC policy changed: p99 2.22, worst session 3.06)
+    encoding at the deadline (the version before), load 2.4 -> 2.2:
       N=1   p50 2.00  p99 6.31  drift 3.19   (the frame's own encode, now inside the lateness)
       N=32  p50 23.2, p99 158; no repeat below p99 136
-      served oracle: error 15.1 ms
     before that, idle machine, encoding at the deadline and lateness taken at the wake-up
     (before the encode): N=1 p99 0.45; N=32 p99 2449 (server on a thread), 21.8 (process).
 
@@ -107,7 +107,10 @@ def _child(spec: str, annotations: Any, max_sessions: int, conn: Any) -> None:
     async def stop() -> None:
         await asyncio.get_running_loop().run_in_executor(None, conn.recv)
 
-    asyncio.run(_serve_until(model, opts, conn.send, stop))
+    from duplex.simulator.gcpause import few_gc_pauses
+
+    with few_gc_pauses():  # as `duplex-bench serve` does
+        asyncio.run(_serve_until(model, opts, conn.send, stop))
 
 
 @asynccontextmanager
@@ -238,6 +241,8 @@ def _median_of(runs: list[dict[str, float]]) -> dict[str, float]:
 def bench_jitter(
     sessions: list[int], seconds: float, repeats: int, item: Any, where: str
 ) -> dict[str, Any]:
+    from duplex.simulator.gcpause import few_gc_pauses
+
     long_item = _long_item(item, seconds)
     out: dict[str, Any] = {}
 
@@ -247,7 +252,8 @@ def bench_jitter(
                 runs = []
                 for r in range(repeats):
                     t = time.perf_counter()
-                    runs.append(_summary(await _jitter_run(url, long_item, n)))
+                    with few_gc_pauses():  # as the runner does for real-time sessions
+                        runs.append(_summary(await _jitter_run(url, long_item, n)))
                     _log(f"  N={n} repeat {r + 1}: {runs[-1]} ({time.perf_counter() - t:.1f} s)")
                 out[str(n)] = _median_of(runs)
 

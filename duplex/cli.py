@@ -290,7 +290,10 @@ def _serve(args: argparse.Namespace) -> int:
     )
     model = load_model(args.model)
     try:
-        asyncio.run(serve(model, opts))
+        from duplex.simulator.gcpause import few_gc_pauses
+
+        with few_gc_pauses():
+            asyncio.run(serve(model, opts))
     except OSError as exc:  # the port is taken, the host is not ours
         where = f"{args.host}:{args.port}"
         raise ConfigError(f"cannot listen on {where}: {exc.strerror or exc}") from exc

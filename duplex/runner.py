@@ -20,6 +20,7 @@ from duplex.report.store import RunStore
 from duplex.scenarios import SUITES, load_suite
 from duplex.scenarios.base import ScenarioItem
 from duplex.simulator.clock import SPIN_MARGIN_S
+from duplex.simulator.gcpause import few_gc_pauses
 from duplex.simulator.recording import Recording
 from duplex.simulator.session import (
     SessionFailed,
@@ -182,7 +183,8 @@ class _Run:
                     assert isinstance(self.model, LockstepModel)
                     recording = run_lockstep(self.model, item, self.opts)
                 else:
-                    recording = asyncio.run(run_realtime(self.model, item, self.opts))
+                    with few_gc_pauses():
+                        recording = asyncio.run(run_realtime(self.model, item, self.opts))
                 return self.score(item, recording, attempt)
             except SessionFailed as exc:
                 self.keep_failed_session(item, exc)
@@ -233,7 +235,8 @@ def run_suite(
         progress(outcome)
     try:
         if config.concurrency > 1:
-            outcomes += asyncio.run(_run_concurrently(run, todo, progress))
+            with few_gc_pauses():
+                outcomes += asyncio.run(_run_concurrently(run, todo, progress))
         else:
             for item_id in todo:
                 outcome = run.session_sync(run.suite.render(item_id))

@@ -35,6 +35,7 @@ from duplex.models.base import Model
 from duplex.provenance import environment
 from duplex.report.store import RunStore
 from duplex.scenarios.base import Annotations, ScenarioItem, Span, SpeechSpan
+from duplex.simulator.gcpause import few_gc_pauses
 from duplex.simulator.recording import Recording
 from duplex.simulator.session_folder import write_session_json
 from duplex.speech.blocks import Reader, speech_segments_blocked, wav_reader
@@ -101,7 +102,8 @@ def live_session(
         duration_s=config.duration_s, frame_ms=config.frame_ms, seed=config.seed, item_id=item_id
     )
     folder = RunStore(config.out).session_dir(item_id)
-    result = asyncio.run(run_live(model, device, opts, folder=folder, **kwargs))
+    with few_gc_pauses():
+        result = asyncio.run(run_live(model, device, opts, folder=folder, **kwargs))
     row = write_live_run(result, config, model.describe(), item_id)
     return result, row
 
