@@ -54,8 +54,10 @@ class _Decoder:
     """The Whisper model, its tokenizer and the prompt of a greedy English transcription."""
 
     def __init__(self) -> None:
+        import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
 
+        self._storage = ctranslate2.StorageView
         self.whisper: Any = asr._load()
         self.tokenizer = Tokenizer(
             self.whisper.hf_tokenizer, False, task="transcribe", language="en"
@@ -63,8 +65,6 @@ class _Decoder:
         self.prompt = list(self.tokenizer.sot_sequence)
 
     def short(self, x: np.ndarray, window_s: float) -> str:
-        import ctranslate2
-
         duration = x.size / asr.ASR_RATE
         window = min(_MAX_WINDOW_S, max(window_s, math.ceil(duration + _TAIL_S)))
         padded = np.zeros(round(window * asr.ASR_RATE), np.float32)
@@ -72,7 +72,7 @@ class _Decoder:
         frames = round(window * 100)  # the feature extractor's hop is 10 ms
         features = self.whisper.feature_extractor(padded)[:, :frames]
         encoded = self.whisper.model.encode(
-            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])),
+            self._storage.from_array(np.ascontiguousarray(features[None])),
             to_cpu=False,
         )
         result = self.whisper.model.generate(

@@ -119,11 +119,6 @@ class Llm:
 
     def forward(self, ids: list[int], cache: Any) -> Any:
         """Run ``ids`` after what ``cache`` holds; returns the logits of the last position."""
-        if self.torch.get_num_threads() != self.threads:
-            # Loading Whisper (CTranslate2) resets torch's thread count to the core count; two
-            # torch threads beside CTranslate2's OpenMP pool on two cores made every decoded
-            # token twice as slow (21 -> 50 ms), so the setting is restored before each call.
-            self.torch.set_num_threads(self.threads)
         with self.torch.inference_mode():
             out = self.model(self.torch.tensor([ids]), past_key_values=cache, use_cache=True)
         return out.logits[0, -1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import numpy as np
 import pytest
@@ -131,14 +132,19 @@ def test_bad_specs_are_config_errors(spec: str) -> None:
         load_model(spec)
 
 
+async def _open(url: str) -> Any:
+    """A started session of the ``moshi+ws`` client on ``url``."""
+    clock = RealtimeClock(RATE)
+    info = SessionInfo("i", RATE, FRAME, Annotations(speech=()))
+    session = await load_model(url).connect(info, clock)  # type: ignore[attr-defined]
+    clock.start()
+    return session
+
+
 def test_aclose_is_idempotent() -> None:
     async def go() -> None:
         async with fake_moshi(Faults()) as url:
-            model = load_model(url)
-            clock = RealtimeClock(RATE)
-            info = SessionInfo("i", RATE, FRAME, Annotations(speech=()))
-            session = await model.connect(info, clock)  # type: ignore[attr-defined]
-            clock.start()
+            session = await _open(url)
             await session.send(np.zeros(FRAME, np.float32))
             await session.aclose()
             await session.aclose()
@@ -158,11 +164,7 @@ def test_frames_are_encoded_before_their_deadline() -> None:
 def test_sending_a_frame_other_than_the_prepared_one_is_refused() -> None:
     async def go() -> None:
         async with fake_moshi(Faults()) as url:
-            model = load_model(url)
-            clock = RealtimeClock(RATE)
-            info = SessionInfo("i", RATE, FRAME, Annotations(speech=()))
-            session = await model.connect(info, clock)  # type: ignore[attr-defined]
-            clock.start()
+            session = await _open(url)
             try:
                 session.prepare(np.zeros(FRAME, np.float32), 0.08)
                 with pytest.raises(RuntimeError, match="other than the one prepared"):
