@@ -1,6 +1,6 @@
 """Benchmark the cascade model; prints medians (see duplex.models.cascade.bench).
 
-    .venv/bin/python benchmarks/cascade_bench.py [--repeats 3] [--suite-limit 20] [--no-suites]
+.venv/bin/python benchmarks/cascade_bench.py [--repeats 3] [--suite-limit 20] [--no-suites]
 """
 
 from __future__ import annotations
