@@ -19,7 +19,8 @@ Noise
     dominates. It covers the whole clip, padding included. SNR = the speech's RMS over its voiced
     part minus the noise's RMS over the clip, in dB. The generator is seeded with
     ``sha256(text, snr, seed)``: the same item and seed always get the same noise, different items
-    get independent noise.
+    get independent noise. A mix whose peak would pass -0.1 dBFS is turned down as a whole
+    (speech and noise together, so the SNR is unchanged) instead of clipping.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from duplex.speech import tts
 RENDER_VERSION = "1"
 PAD_S = 0.3
 NOISE_KIND = "speech-shaped (long-term spectrum of the utterance), Gaussian, seeded"
+#: the highest peak of a noisy mix (-0.1 dBFS); a louder mix is turned down as a whole
+_PEAK = 0.989
 
 
 @dataclass(frozen=True)
@@ -145,4 +148,9 @@ def add_noise(x: Samples, rate: int, snr_db: float, seed: int) -> Samples:
     if not np.isfinite(level):
         return x
     noise = speech_shaped_noise(voiced, x.size, seed)  # unit RMS = 0 dBFS
-    return audio.mix([Placed(x), Placed(noise, gain_db=level - snr_db)])
+    noise_db = level - snr_db
+    # At 5 dB SNR a speech peak meeting a noise peak can pass full scale. The whole mix is turned
+    # down then: the SNR stays what the condition says, and Whisper does not hear the level.
+    peak = float(np.max(np.abs(x + noise * audio.db_to_gain(noise_db))))
+    trim_db = min(0.0, 20.0 * float(np.log10(_PEAK / peak))) if peak > 0 else 0.0
+    return audio.mix([Placed(x, gain_db=trim_db), Placed(noise, gain_db=noise_db + trim_db)])

@@ -9,15 +9,16 @@ seeds and package versions.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from duplex.errors import ConfigError, ModelError, ResultsError
+from duplex.errors import ConfigError, DuplexError, ModelError, ResultsError
 from duplex.probes import conditions as cond_mod
 from duplex.probes import metrics
 from duplex.probes.conditions import CONDITIONS, ORDER, Condition
@@ -194,6 +195,17 @@ def _score(
     return list(scores)
 
 
+@contextlib.contextmanager
+def _naming(set_name: str, items: Sequence[ProbeItem], condition: str) -> Iterator[None]:
+    """Re-raise a deliberate error with the set, item(s) and condition it happened on."""
+    try:
+        yield
+    except DuplexError as exc:
+        ids = items[0].id if len(items) == 1 else f"{items[0].id}..{items[-1].id}"
+        where = f"probe set {set_name!r}, item {ids}, condition {condition}"
+        raise type(exc)(f"{where}: {exc}") from exc
+
+
 def _chunks(items: Sequence[ProbeItem], size: int) -> list[Sequence[ProbeItem]]:
     return [items[k : k + size] for k in range(0, len(items), max(1, size))]
 
@@ -226,12 +238,14 @@ def run_probe(
                 if condition.spoken:  # the voice is cached; its cost is not the model's
                     start = time.perf_counter()
                     for item in chunk:
-                        cond_mod.render(item.context, condition, seed=config.seed)
+                        with _naming(probe_set.name, [item], condition.name):
+                            cond_mod.render(item.context, condition, seed=config.seed)
                     rendering[condition.name] += time.perf_counter() - start
                 start, start_cpu = time.perf_counter(), time.process_time()
-                scored = score_items(
-                    scorer, chunk, condition, seed=config.seed, batch=config.batch_size > 1
-                )
+                with _naming(probe_set.name, chunk, condition.name):
+                    scored = score_items(
+                        scorer, chunk, condition, seed=config.seed, batch=config.batch_size > 1
+                    )
                 seconds[condition.name] += time.perf_counter() - start
                 cpu[condition.name] += time.process_time() - start_cpu
                 counts[condition.name] += len(chunk)

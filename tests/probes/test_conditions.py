@@ -64,6 +64,21 @@ def test_noise_is_seeded_and_at_the_stated_snr(cache_root: Path) -> None:
         assert speech_db - audio.rms_db(noise) == pytest.approx(snr, abs=0.1)
 
 
+def test_a_loud_noisy_mix_is_turned_down_as_a_whole_not_clipped() -> None:
+    # Speech-like: -20 dBFS RMS with peaks near full scale, as a plosive in the TTS output can be.
+    rate, rng = 22050, np.random.default_rng(3)
+    x = (0.1 * rng.standard_normal(rate)).astype(np.float32)
+    x[rate // 2] = 0.97
+    mixed = conditions.add_noise(x, rate, 5.0, seed=7)  # used to raise "exceeds full scale"
+    voiced = audio.trim_silence(x, rate)
+    gain = audio.db_to_gain(audio.rms_db(voiced) - 5.0)
+    unclipped = x + gain * conditions.speech_shaped_noise(voiced, x.size, 7)
+    scale = float(np.max(np.abs(mixed)) / np.max(np.abs(unclipped)))
+    assert scale < 1.0 and np.max(np.abs(mixed)) <= 0.99
+    # speech and noise turned down together: the same mix, so the same SNR
+    np.testing.assert_allclose(mixed, scale * unclipped, atol=1e-5)
+
+
 def test_speech_shaped_noise_follows_the_speech_spectrum() -> None:
     rng = np.random.default_rng(0)
     low = np.convolve(rng.standard_normal(20000), np.ones(16) / 16, mode="same").astype(np.float32)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from duplex.errors import ConfigError, ModelError
+from duplex.errors import AudioError, ConfigError, ModelError
 from duplex.probes import conditions as cond_mod
 from duplex.probes.cascade import CascadeScorer
 from duplex.probes.hf import CausalLMScorer
@@ -146,3 +146,16 @@ def test_a_scorer_returning_bad_numbers_is_a_model_error() -> None:
 
     with pytest.raises(ModelError, match="probe model 'copy' on copa-dev-"):
         run_probe(ProbeConfig(model="t", sets=("copa",), limit=1), scorer=Broken())
+
+
+def test_an_error_while_speaking_a_context_names_set_item_and_condition(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def render(text: str, condition: object, *, seed: int = 0) -> tuple[np.ndarray, int]:
+        raise AudioError("mix: peak 1.052 exceeds full scale; lower the gains")
+
+    monkeypatch.setattr(cond_mod, "render", render)
+    config = ProbeConfig(model="t", sets=("copa",), conditions=("t2t", "s2t"), limit=2)
+    where = r"probe set 'copa', item copa-dev-\S+, condition s2t: mix"
+    with pytest.raises(AudioError, match=where):
+        run_probe(config, scorer=CascadeScorer(CopyScorer(), lambda x, rate: "x"))

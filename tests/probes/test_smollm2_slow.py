@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from duplex.probes.cascade import CascadeScorer
@@ -39,3 +41,18 @@ def test_cascade_probe_runs_offline_on_a_few_items(smollm2: CausalLMScorer) -> N
     assert s2t["items"] == 3 and s2t["context_wer"] is not None and s2t["context_wer"] < 0.5
     assert all(r["context_heard"] for r in run.items if r["condition"] == "s2t")
     assert run.provenance["model"]["asr"]["backend"] == "faster-whisper-tiny.en"
+
+
+def test_the_cascade_hears_probes_as_the_agent_hears_a_turn() -> None:
+    from duplex.models.cascade import listen
+    from duplex.probes.cascade import whisper_transcriber
+    from duplex.probes.conditions import CONDITIONS, render
+
+    contexts = [render(it.context, CONDITIONS.get("s2t")) for it in load_set("copa", limit=4).items]
+    one, info = whisper_transcriber(cached=False)
+    two, _ = whisper_transcriber(cached=False, workers=2)
+    with ThreadPoolExecutor(2) as pool:  # two transcriptions at once on a model of their own
+        together = list(pool.map(lambda c: two(*c), contexts))
+    alone = [one(*c) for c in contexts]
+    assert together == alone == [listen.transcribe(*c) for c in contexts]
+    assert info["decode"] == listen.DECODE

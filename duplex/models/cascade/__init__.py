@@ -21,7 +21,6 @@ from duplex.models.cascade.agent import BACKCHANNELS, CascadeSession
 from duplex.models.cascade.llm import Llm
 from duplex.models.cascade.params import CascadeParams, parse
 from duplex.speech import silero
-from duplex.speech.asr import asr_provenance
 from duplex.speech.tts import tts_provenance
 
 __all__ = ["CascadeModel", "CascadeParams", "CascadeSession", "make_cascade"]
@@ -47,7 +46,7 @@ class CascadeModel(LockstepModel):
             **super().describe(),
             "params": asdict(self.params),
             "vad": {"backend": "silero", "streaming": True},
-            "asr": {**asr_provenance(), "decode": dict(listen.DECODE)},
+            "asr": listen.provenance(),
             "llm": self.llm.describe(),
             "tts": tts_provenance(),
         }

@@ -50,19 +50,32 @@ _FULL_DECODE: dict[str, Any] = {
 }
 
 
-class _Decoder:
-    """The Whisper model, its tokenizer and the prompt of a greedy English transcription."""
+class Decoder:
+    """A Whisper model, its tokenizer and the prompt of a greedy English transcription.
 
-    def __init__(self) -> None:
+    ``whisper``: a faster-whisper model; the process-wide one when omitted. One built from
+    :func:`duplex.speech.asr.load_parallel` may be called from several threads at once.
+    """
+
+    def __init__(self, whisper: Any = None) -> None:
         import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
 
         self._storage = ctranslate2.StorageView
-        self.whisper: Any = asr._load()
+        self.whisper: Any = asr._load() if whisper is None else whisper
         self.tokenizer = Tokenizer(
             self.whisper.hf_tokenizer, False, task="transcribe", language="en"
         )
         self.prompt = list(self.tokenizer.sot_sequence)
+
+    def transcribe(self, samples: Samples, rate: int, window_s: float = WINDOW_S) -> str:
+        """Text of ``samples`` (encoder window at least ``window_s``); empty for no audio."""
+        if samples.size == 0:
+            return ""
+        x = resample(np.asarray(samples, np.float32), rate, asr.ASR_RATE)
+        if x.size / asr.ASR_RATE + _TAIL_S > _MAX_WINDOW_S:
+            return self.full(x)
+        return self.short(x, window_s)
 
     def short(self, x: np.ndarray, window_s: float) -> str:
         duration = x.size / asr.ASR_RATE
@@ -91,23 +104,25 @@ class _Decoder:
         return " ".join(s.text.strip() for s in segments).strip()
 
 
-_decoder: _Decoder | None = None
+def provenance() -> dict[str, Any]:
+    """What produced a transcript of this decoder: the weights, the packages and the decoding."""
+    base = asr.asr_provenance()
+    for scoring_only in ("word_times", "gate_pad_s"):  # no word times, no VAD gate here
+        base.pop(scoring_only, None)
+    return {**base, "decode": dict(DECODE)}
 
 
-def load() -> _Decoder:
+_decoder: Decoder | None = None
+
+
+def load() -> Decoder:
     """Load (once per process) the Whisper model and the decoder around it."""
     global _decoder
     if _decoder is None:
-        _decoder = _Decoder()
+        _decoder = Decoder()
     return _decoder
 
 
 def transcribe(samples: Samples, rate: int, window_s: float = WINDOW_S) -> str:
     """Text of ``samples`` (encoder window at least ``window_s``); empty for no audio."""
-    if samples.size == 0:
-        return ""
-    x = resample(np.asarray(samples, np.float32), rate, asr.ASR_RATE)
-    decoder = load()
-    if x.size / asr.ASR_RATE + _TAIL_S > _MAX_WINDOW_S:
-        return decoder.full(x)
-    return decoder.short(x, window_s)
+    return load().transcribe(samples, rate, window_s)
