@@ -89,11 +89,11 @@ def probe_command(
         runs = run_sweep(config, checkpoints, folder, template=model)
         for c, run in runs:
             print(f"== step {c.step}: {c.path}")
-            print(format_table(run.rows, run.timing), end="\n\n")
+            print(format_table(run.rows, run.timing, run.failures), end="\n\n")
         print(f"sweep: {folder / 'sweep.csv'}, {folder / 'sweep.svg'}")
         return 0
     folder = out or default_out(config.model)
     run = run_probe(config, on_progress=_progress(progress))
-    print(format_table(run.rows, run.timing))
+    print(format_table(run.rows, run.timing, run.failures))
     print(f"results: {write_results(run, folder)}")
     return 0

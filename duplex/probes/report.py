@@ -16,7 +16,11 @@ def _fig(est: dict[str, Any] | None, *, pct: bool = True, signed: bool = False) 
     return f"{v:{sign}.{digits}f} [{lo:{sign}.{digits}f},{hi:{sign}.{digits}f}]"
 
 
-def format_table(rows: Sequence[dict[str, Any]], timing: dict[str, Any] | None = None) -> str:
+def format_table(
+    rows: Sequence[dict[str, Any]],
+    timing: dict[str, Any] | None = None,
+    failures: Sequence[dict[str, str]] = (),
+) -> str:
     """Accuracy (%) under both rules, gaps to t2t (points) and NLL with 95% intervals."""
     header = (
         f"{'set':<10} {'condition':<13} {'n':>4}  {'acc mean-NLL %':<19} {'acc sum-LL %':<19} "
@@ -51,5 +55,12 @@ def format_table(rows: Sequence[dict[str, Any]], timing: dict[str, Any] | None =
         )
         lines.append(
             f"throughput (wall; speaking the contexts excluded, cached transcripts count): {speed}"
+        )
+    if failures:
+        items = {(f["set"], f["id"]) for f in failures}
+        lines.append(
+            f"failed: the model failed on {len(items)} items ({len(failures)} item-conditions), "
+            f"left out of every condition (reasons in the results); first: "
+            f"{failures[0]['reason']}"
         )
     return "\n".join(lines)

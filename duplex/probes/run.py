@@ -64,6 +64,8 @@ class ProbeRun:
     items: list[dict[str, Any]]
     provenance: dict[str, Any]
     timing: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    #: items the model failed on (set, id, condition, reason), left out of every condition
+    failures: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +83,7 @@ class ProbeRun:
             "timing": self.timing,
             "summary": self.rows,
             "items": self.items,
+            "failures": self.failures,
         }
 
 
@@ -124,8 +127,14 @@ def score_item(
     """The scores of every choice of ``item`` under ``condition``; checks the scorer's answer."""
     try:
         scores = _score(scorer, item, condition, seed=seed)
+    except DuplexError:
+        raise
     except ValueError as exc:  # e.g. a TokenScores with a positive log-probability
         raise ModelError(f"probe model {scorer.name!r} on {item.id}: {exc}") from exc
+    except Exception as exc:  # the model crashed: one failed item, not a stopped run
+        raise ModelError(
+            f"probe model {scorer.name!r} crashed on {item.id}: {type(exc).__name__}: {exc}"
+        ) from exc
     if len(scores) != len(item.choices) or not all(isinstance(s, TokenScores) for s in scores):
         raise ModelError(
             f"probe model {scorer.name!r} returned {len(scores)} scores for "
@@ -164,7 +173,9 @@ def score_items(
             len(scores) == len(it.choices) and all(isinstance(s, TokenScores) for s in scores)
             for scores, it in zip(answer, items, strict=True)
         )
-    except ValueError:
+    except DuplexError:
+        raise
+    except Exception:  # scored again one by one below: the error then names the item
         ok = False
     if not ok:
         for it in items:  # raises naming the item when one item is at fault
@@ -206,6 +217,58 @@ def _naming(set_name: str, items: Sequence[ProbeItem], condition: str) -> Iterat
         raise type(exc)(f"{where}: {exc}") from exc
 
 
+def _score_chunk(
+    scorer: ContinuationScorer,
+    set_name: str,
+    chunk: Sequence[ProbeItem],
+    condition: Condition,
+    config: ProbeConfig,
+    failures: list[dict[str, str]],
+) -> list[tuple[TokenScores, ...] | None]:
+    """Scores of each item of ``chunk``, ``None`` for an item the model failed on (recorded in
+    ``failures`` with its reason). A failed batch is scored again one item at a time, so that
+    only the items at fault are lost."""
+    batch = config.batch_size > 1 and len(chunk) > 1
+    if batch:
+        try:
+            with _naming(set_name, chunk, condition.name):
+                return list(score_items(scorer, chunk, condition, seed=config.seed))
+        except ModelError:
+            pass
+    out: list[tuple[TokenScores, ...] | None] = []
+    for item in chunk:
+        try:
+            with _naming(set_name, [item], condition.name):
+                out.append(score_item(scorer, item, condition, seed=config.seed))
+        except ModelError as exc:
+            where = {"set": set_name, "id": item.id, "condition": condition.name}
+            failures.append({**where, "reason": str(exc)})
+            out.append(None)
+    return out
+
+
+def _without_failed(
+    by_set: dict[str, dict[str, list[ItemScores]]], failures: Sequence[dict[str, str]]
+) -> dict[str, dict[str, list[ItemScores]]]:
+    """Items the model failed on under any condition are left out of all of them, so that every
+    condition is compared on the same items; a set with no item left is left out. If nothing is
+    left at all, the first failure is the run's error."""
+    if not failures:
+        return by_set
+    out: dict[str, dict[str, list[ItemScores]]] = {}
+    for set_name, per_cond in by_set.items():
+        failed = {f["id"] for f in failures if f["set"] == set_name}
+        kept = {c: [it for it in its if it.item_id not in failed] for c, its in per_cond.items()}
+        if all(kept.values()):
+            out[set_name] = kept
+    if not out:
+        raise ModelError(
+            f"the model failed on every item ({len(failures)} failures); first: "
+            f"{failures[0]['reason']}"
+        )
+    return out
+
+
 def _chunks(items: Sequence[ProbeItem], size: int) -> list[Sequence[ProbeItem]]:
     return [items[k : k + size] for k in range(0, len(items), max(1, size))]
 
@@ -226,6 +289,7 @@ def run_probe(
     done = 0
     by_set: dict[str, dict[str, list[ItemScores]]] = {}
     records: list[dict[str, Any]] = []
+    failures: list[dict[str, str]] = []
     seconds = dict.fromkeys((c.name for c in chosen), 0.0)
     cpu = dict.fromkeys((c.name for c in chosen), 0.0)
     rendering = dict.fromkeys((c.name for c in chosen), 0.0)
@@ -242,23 +306,22 @@ def run_probe(
                             cond_mod.render(item.context, condition, seed=config.seed)
                     rendering[condition.name] += time.perf_counter() - start
                 start, start_cpu = time.perf_counter(), time.process_time()
-                with _naming(probe_set.name, chunk, condition.name):
-                    scored = score_items(
-                        scorer, chunk, condition, seed=config.seed, batch=config.batch_size > 1
-                    )
+                scored = _score_chunk(scorer, probe_set.name, chunk, condition, config, failures)
                 seconds[condition.name] += time.perf_counter() - start
                 cpu[condition.name] += time.process_time() - start_cpu
                 counts[condition.name] += len(chunk)
                 for item, scores in zip(chunk, scored, strict=True):
-                    results.append(ItemScores(item.id, item.label, scores))
-                    records.append(_record(probe_set.name, item, condition, scores))
+                    if scores is not None:
+                        results.append(ItemScores(item.id, item.label, scores))
+                        records.append(_record(probe_set.name, item, condition, scores))
                     done += 1
                     if on_progress is not None:
                         on_progress(f"{probe_set.name}/{condition.name}", done, total)
             per_cond[condition.name] = results
         by_set[probe_set.name] = per_cond
+    by_set = _without_failed(by_set, failures)
     rows = summarize(by_set, [c.name for c in chosen], {s.name: s for s in sets}, seed=config.seed)
-    _add_wer(rows, records, sets)
+    _add_wer(rows, [r for r in records if r["set"] in by_set], sets)
     timing: dict[str, dict[str, float | None]] = {
         name: {
             "seconds": round(seconds[name], 3),
@@ -275,7 +338,7 @@ def run_probe(
         for name in seconds
     }
     provenance = _provenance(config, scorer, sets, chosen)
-    return ProbeRun(config, rows, records, provenance, timing)
+    return ProbeRun(config, rows, records, provenance, timing, failures)
 
 
 def summarize(

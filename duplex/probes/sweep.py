@@ -139,7 +139,10 @@ def write_plot(runs: Sequence[tuple[Checkpoint, ProbeRun]], path: Path) -> None:
         points = []
         gap_points = []
         for c, run in runs:
-            row = next(r for r in run.rows if r["set"] == set_name and r["condition"] == name)
+            rows = (r for r in run.rows if r["set"] == set_name and r["condition"] == name)
+            row = next(rows, None)
+            if row is None:  # the model failed on every item of the set at this step
+                continue
             a = row[f"acc_{rule}"]
             points.append((c.step, 100 * a["value"], 100 * a["ci_low"], 100 * a["ci_high"]))
             g = row.get(f"gap_{rule}")

@@ -64,6 +64,16 @@ def _rows(doc: dict[str, Any], where: str) -> dict[str, dict[str, Any]]:
         for fig, v in _item_figures(rec, where).items():
             for scope in (rec["set"], "all"):
                 row["metrics"][f"{scope}/{rec['condition']}/{fig}"] = v
+    # An item the model failed on under any condition is a failed item, as in a suite run: its
+    # other conditions are left out too (the probe's own summary does the same).
+    for failure in doc.get("failures") or []:
+        key = f"{failure['set']}/{failure['id']}"
+        rows[key] = {
+            "item_id": key,
+            "status": "failed",
+            "reason": str(failure.get("reason", "")),
+            "metrics": {},
+        }
     for row in rows.values():
         m = row["metrics"]
         for key in list(m):
@@ -116,6 +126,7 @@ def load_probe_run(folder: Path) -> RunData | None:
         },
         "provenance": doc.get("provenance") or {},
     }
+    failed = sum(r["status"] == "failed" for r in rows.values())
     metrics = _summary_metrics(doc)
     keys = sorted({k for r in rows.values() for k in r["metrics"]} - set(metrics))
     metrics |= summarize([r["metrics"] for r in rows.values()], keys)
@@ -125,7 +136,7 @@ def load_probe_run(folder: Path) -> RunData | None:
         "suite": "probes",
         "task": TASK,
         "model": cfg.get("model", "?"),
-        "items": {"planned": len(rows), "ok": len(rows), "failed": 0},
+        "items": {"planned": len(rows), "ok": len(rows) - failed, "failed": failed},
         "metrics": metrics,
     }
     headline = [(f"all/{c}/acc_mean", f"accuracy {c} (all sets)", "higher") for c in conditions]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from duplex.probes import conditions as cond_mod
 from duplex.probes.cascade import CascadeScorer
 from duplex.probes.hf import CausalLMScorer
 from duplex.probes.models import check_scorer, load_scorer
+from duplex.probes.report import format_table
 from duplex.probes.run import ProbeConfig, resolve_conditions, run_probe, word_error_rate
 from duplex.probes.scoring import TokenScores
 from duplex.probes.sets import load_set
@@ -159,3 +161,48 @@ def test_an_error_while_speaking_a_context_names_set_item_and_condition(
     where = r"probe set 'copa', item copa-dev-\S+, condition s2t: mix"
     with pytest.raises(AudioError, match=where):
         run_probe(config, scorer=CascadeScorer(CopyScorer(), lambda x, rate: "x"))
+
+
+def test_a_model_crash_on_one_item_is_a_recorded_failure_and_the_run_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    items = list(load_set("copa", limit=6).items)
+    bad = items[2]
+    # a context's length stands for the item, so the model knows which one it is hearing
+    monkeypatch.setattr(
+        cond_mod, "render", lambda t, c, seed=0: (np.zeros(len(t), np.float32), 16000)
+    )
+
+    class Crashing(CascadeScorer):
+        def score_speech_batch(self, requests: Any, *, batch: bool = True) -> Any:
+            if any(x.size == len(bad.context) for x, _, _ in requests):
+                raise RuntimeError("CUDA out of memory")
+            return super().score_speech_batch(requests, batch=batch)
+
+    scorer = Crashing(CopyScorer(), lambda x, rate: "heard")
+    config = ProbeConfig(model="t", sets=("copa",), conditions=("t2t", "s2t"), limit=6)
+    run = run_probe(config, scorer=scorer)
+    assert run.failures == [
+        {
+            "set": "copa",
+            "id": bad.id,
+            "condition": "s2t",
+            "reason": f"probe set 'copa', item {bad.id}, condition s2t: probe model "
+            f"'cascade:copy' crashed on {bad.id}: RuntimeError: CUDA out of memory",
+        }
+    ]
+    # the batch failed, so its items were scored one by one: only the culprit is lost, and it
+    # is left out of t2t too, so that the gap compares the same items
+    assert [r["items"] for r in run.rows] == [5, 5]
+    assert len([r for r in run.items if r["condition"] == "s2t"]) == 5
+    table = format_table(run.rows, run.timing, run.failures)
+    assert "the model failed on 1 items (1 item-conditions)" in table
+
+
+def test_a_model_that_fails_on_every_item_is_an_error_naming_the_first() -> None:
+    class Broken(CopyScorer):
+        def score_text(self, context: str, continuations: list) -> list[TokenScores]:
+            raise RuntimeError("segfault in the kernel")
+
+    with pytest.raises(ModelError, match=r"failed on every item \(3 failures\).*segfault"):
+        run_probe(ProbeConfig(model="t", sets=("copa",), limit=3), scorer=Broken())

@@ -265,6 +265,21 @@ def test_probe_results_are_compared_per_item(
     assert load_run(base).summary["metrics"]["copa/t2t/acc_mean"]["n"] == 8
 
 
+def test_items_a_probe_failed_on_are_new_failures_in_compare(tmp_path: Path) -> None:
+    base = write_probe_json(tmp_path / "a", "m", s2t_right=8)
+    cand = write_probe_json(tmp_path / "b", "m", s2t_right=8)
+    doc = json.loads((cand / "probe.json").read_text())
+    doc["items"] = [r for r in doc["items"] if not (r["id"] == "c3" and r["condition"] == "s2t")]
+    reason = "probe model 'm' crashed on c3: RuntimeError: CUDA out of memory"
+    doc["failures"] = [{"set": "copa", "id": "c3", "condition": "s2t", "reason": reason}]
+    (cand / "probe.json").write_text(json.dumps(doc))
+    run = load_run(cand)
+    assert run.rows["copa/c3"]["status"] == "failed" and run.rows["copa/c3"]["reason"] == reason
+    assert run.summary["items"] == {"planned": 8, "ok": 7, "failed": 1}
+    c = compare_runs(load_run(base), run)
+    assert c.new_failures == ["copa/c3"] and c.exit_code == 1  # a crash fails the gate
+
+
 def test_probe_runs_with_other_sets_are_refused(tmp_path: Path) -> None:
     base = write_probe_json(tmp_path / "a", "m", s2t_right=8)
     other = write_probe_json(tmp_path / "b", "m", s2t_right=8)
