@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -29,11 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         suites=not args.no_suites,
         progress=lambda msg: print(msg, file=sys.stderr),
     )
-    print(format_cascade_bench(result))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=2)
-    return 0
+    from _report import emit
+
+    return emit(format_cascade_bench(result), result, args.json)
 
 
 if __name__ == "__main__":

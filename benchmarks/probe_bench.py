@@ -9,7 +9,6 @@ Prints medians over repeats with the load average (see duplex.probes.bench); the
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -37,11 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         unbatched=not args.no_unbatched,
         progress=lambda msg: print(msg, file=sys.stderr, flush=True),
     )
-    print(format_probe_bench(result))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=2)
-    return 0
+    from _report import emit
+
+    return emit(format_probe_bench(result), result, args.json)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
 import multiprocessing
 import os
 import statistics
@@ -411,11 +410,9 @@ def main(argv: list[str] | None = None) -> int:
         _log("served oracle ...")
         result["oracle"] = bench_oracle(args.repeats, item, args.latency, args.server_loop)
     result["load_after"] = load()
-    print(format_result(result))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=2)
-    return 0
+    from _report import emit
+
+    return emit(format_result(result), result, args.json)
 
 
 if __name__ == "__main__":

@@ -154,8 +154,8 @@ def score_items(
     """:func:`score_item` for several items, in one call of the scorer's batch method when it has
     one for the condition's modality (``score_text_batch``, ``score_speech_batch``).
 
-    A batch whose answer is malformed is scored again item by item, so that the error names the
-    item at fault.
+    A batch method that crashes or gives a malformed answer is a :class:`ModelError` naming the
+    method; :func:`run_probe` then scores the items one at a time to find the item at fault.
     """
     method = BATCH_METHODS.get(condition.modality)
     fn = getattr(scorer, method, None) if method and batch and len(items) > 1 else None
@@ -167,6 +167,8 @@ def score_items(
         requests = [
             (*cond_mod.render(it.context, condition, seed=seed), it.choices) for it in items
         ]
+    model = f"probe model {scorer.name!r}: {method}()"
+    which = f"{len(items)} items from {items[0].id}"
     try:
         answer = list(fn(requests))
         ok = len(answer) == len(items) and all(
@@ -175,15 +177,10 @@ def score_items(
         )
     except DuplexError:
         raise
-    except Exception:  # scored again one by one below: the error then names the item
-        ok = False
+    except Exception as exc:
+        raise ModelError(f"{model} crashed on {which}: {type(exc).__name__}: {exc}") from exc
     if not ok:
-        for it in items:  # raises naming the item when one item is at fault
-            score_item(scorer, it, condition, seed=seed)
-        raise ModelError(
-            f"probe model {scorer.name!r}: {method}() gave a malformed answer for "
-            f"{len(items)} items from {items[0].id}, which score one at a time"
-        )
+        raise ModelError(f"{model} gave a malformed answer for {which}")
     return [tuple(scores) for scores in answer]
 
 
@@ -227,14 +224,15 @@ def _score_chunk(
 ) -> list[tuple[TokenScores, ...] | None]:
     """Scores of each item of ``chunk``, ``None`` for an item the model failed on (recorded in
     ``failures`` with its reason). A failed batch is scored again one item at a time, so that
-    only the items at fault are lost."""
-    batch = config.batch_size > 1 and len(chunk) > 1
-    if batch:
+    only the items at fault are lost; if none is, the batch method itself is broken and its
+    error stops the run."""
+    batch_error: ModelError | None = None
+    if config.batch_size > 1 and len(chunk) > 1:
         try:
             with _naming(set_name, chunk, condition.name):
                 return list(score_items(scorer, chunk, condition, seed=config.seed))
-        except ModelError:
-            pass
+        except ModelError as exc:
+            batch_error = exc
     out: list[tuple[TokenScores, ...] | None] = []
     for item in chunk:
         try:
@@ -244,6 +242,8 @@ def _score_chunk(
             where = {"set": set_name, "id": item.id, "condition": condition.name}
             failures.append({**where, "reason": str(exc)})
             out.append(None)
+    if batch_error is not None and None not in out:
+        raise batch_error
     return out
 
 
