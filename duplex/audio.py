@@ -31,10 +31,6 @@ def seconds_to_samples(seconds: float, rate: int) -> int:
     return round(seconds * rate)
 
 
-def samples_to_seconds(n: int, rate: int) -> float:
-    return n / rate
-
-
 def silence(n: int) -> Samples:
     return np.zeros(max(0, n), dtype=np.float32)
 

@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument(
         "--task",
         required=True,
-        choices=("pause_handling", "turn_taking", "user_interruption", "backchannel"),
+        choices=_task_names(),
+        help="the task whose FDB folder format and scorer to use",
     )
     score.add_argument("--json", type=Path, default=None, help="also write rows and summary here")
 
@@ -99,19 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--max-message-bytes", type=int, default=1 << 20)
 
-    bench = sub.add_parser("bench", help="timing benchmarks of the harness itself")
-    bench.add_argument(
-        "what",
-        choices=("clock", "cascade", "probes"),
-        help="clock: real-time jitter, drift, lock-step speed; cascade: the cascade model's "
-        "latency, barge-in, backchannels, stage compute and suite figures; probes: s2t and t2t "
-        "items per minute, batched and one at a time",
-    )
-    bench.add_argument("--seconds", type=float, default=60.0)
-    bench.add_argument("--repeats", type=int, default=3)
-    bench.add_argument(
-        "--limit", type=int, default=20, help="cascade: items per suite; probes: items per set"
-    )
+    _bench_parsers(sub)
     _probe_parser(sub)
     _report_parsers(sub)
     _live_parsers(sub)
@@ -183,7 +172,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _judge_results(results: list[Any], spec: str) -> None:
     """Judge the user_interruption runs among ``results`` and update their summaries."""
-    from duplex.judges.interruption import TASK, format_judged, judge_run
+    from duplex.judges.interruption import TASK
+    from duplex.report.judged import format_judged, judge_run
 
     for r in results:
         if r.summary.get("task") == TASK:
@@ -210,27 +200,17 @@ def _judge(args: argparse.Namespace) -> int:
             judge.close()
             cache.close()
         return 0
-    from duplex.judges.interruption import format_judged, judge_run
+    from duplex.report.judged import format_judged, judge_run
 
     print(format_judged(judge_run(args.run_dir, args.judge, concurrency=args.concurrency)))
     return 0
 
 
 def _progress(disabled: bool) -> Callable[[Any, int, int], None]:
-    from tqdm import tqdm
+    from duplex.progress import progress
 
-    state: dict[str, Any] = {}
-
-    def update(outcome: Any, done: int, total: int) -> None:
-        if done == 1:  # a new suite (``run --scenario all`` runs several)
-            state["bar"] = tqdm(total=total, unit="item", disable=disabled, file=sys.stderr)
-        bar = state["bar"]
-        bar.set_postfix_str(f"{outcome.item_id} {outcome.status}")
-        bar.update(1)
-        if done == total:
-            bar.close()
-
-    return update
+    show = progress(not disabled)
+    return lambda outcome, done, total: show(f"{outcome.item_id} {outcome.status}", done, total)
 
 
 @command("scenarios")
@@ -253,23 +233,45 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _task_names() -> list[str]:
+    from duplex.metrics.tasks import TASKS
+
+    return TASKS.names()
+
+
+def _bench_parsers(sub: Any) -> None:
+    from duplex.bench import BENCHMARKS
+
+    bench = sub.add_parser(
+        "bench",
+        help="benchmarks of the harness and its embedded models (medians, load average)",
+        description="`duplex-bench bench NAME --help` lists a benchmark's options.",
+    )
+    names = bench.add_subparsers(dest="bench", required=True, metavar="NAME")
+    for entry in BENCHMARKS:
+        # A benchmark's options are parsed when it is chosen (see _bench): building them here
+        # would import every benchmark, and the models they load, on every command.
+        p = names.add_parser(entry.name, help=entry.summary, add_help=False)
+        p.add_argument("options", nargs=argparse.REMAINDER)
+
+
 @command("bench")
 def _bench(args: argparse.Namespace) -> int:
-    if args.what == "cascade":
-        from duplex.models.cascade.bench import format_cascade_bench, run_cascade_bench
+    import os
 
-        result = run_cascade_bench(repeats=args.repeats, suite_limit=args.limit)
-        print(format_cascade_bench(result))
-        return 0
-    if args.what == "probes":
-        from duplex.probes.bench import format_probe_bench, run_probe_bench
+    from duplex.bench import BENCHMARKS
+    from duplex.bench.base import emit
 
-        print(format_probe_bench(run_probe_bench(repeats=args.repeats, limit=args.limit)))
-        return 0
-    from duplex.simulator.bench import format_clock_bench, run_clock_bench
-
-    print(format_clock_bench(run_clock_bench(seconds=args.seconds, repeats=args.repeats)))
-    return 0
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    bench = BENCHMARKS.get(args.bench)
+    parser = argparse.ArgumentParser(
+        prog=f"duplex-bench bench {bench.name}", description=bench.summary
+    )
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    bench.arguments(parser)
+    options = parser.parse_args(args.options)
+    figures = bench.run(options)
+    return emit(bench.format(figures), figures, options.json)
 
 
 @command("serve")
@@ -493,6 +495,8 @@ def _score(args: argparse.Namespace) -> int:
     results = score_fdb_folder(args.fdb, args.task)
     print(format_summary(results.summary))
     if args.json is not None:
-        doc = {"summary": results.summary, "rows": results.rows}
+        from duplex.report.documents import to_json
+
+        doc = {"summary": to_json(results.summary), "rows": [to_json(r) for r in results.rows]}
         args.json.write_text(json.dumps(doc, indent=2, default=str))
     return 0

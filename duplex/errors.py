@@ -7,9 +7,21 @@ Messages are short, lowercase, and name the offending file, item, field or value
 
 from __future__ import annotations
 
+from typing import Self
+
 
 class DuplexError(Exception):
     """Base class of every deliberate duplex-bench error."""
+
+    def within(self, where: str) -> Self:
+        """This same error, its message prefixed with where it happened (``where: message``).
+
+        The error keeps its class and attributes (a session's recording, a retry delay), which
+        re-raising a new error built from the message would drop.
+        """
+        first = f"{where}: {self.args[0]}" if self.args else where
+        self.args = (first, *self.args[1:])
+        return self
 
 
 class ConfigError(DuplexError):

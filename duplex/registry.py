@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar, cast
 
 from duplex.errors import ConfigError, UnknownNameError
 
 T = TypeVar("T")
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'a' or 'b'?"`` naming up to three close choices, or "" if none is."""
+    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 @dataclass(frozen=True)
@@ -57,10 +63,10 @@ class Registry(Generic[T]):
             self._entries[name] = entry
         return cast(T, entry.target)
 
-    def miss_message(self, name: str) -> str:
-        close = difflib.get_close_matches(name, self._entries, n=3, cutoff=0.5)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        return f"unknown {self.kind} {name!r}{hint} (available: {', '.join(sorted(self._entries))})"
+    def miss_message(self, name: str, kind: str | None = None) -> str:
+        hint = did_you_mean(name, self._entries)
+        available = ", ".join(sorted(self._entries))
+        return f"unknown {kind or self.kind} {name!r}{hint} (available: {available})"
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries

@@ -4,34 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from duplex.errors import ConfigError, DuplexError
-from duplex.metrics import TASKS, analyze_output, summarize
-from duplex.metrics.tasks import Task
+from duplex.metrics import analyze_output
+from duplex.metrics.tasks import load_task_suite
 from duplex.models.base import LockstepModel, Model
 from duplex.models.registry import load_model
-from duplex.provenance import environment
+from duplex.provenance import environment, run_folder
+from duplex.report.documents import ResultRow, RunDoc, RunSettings, Summary, build_summary
 from duplex.report.store import RunStore
-from duplex.scenarios import SUITES, load_suite
+from duplex.scenarios import SUITES
 from duplex.scenarios.base import ScenarioItem
-from duplex.simulator.clock import SPIN_MARGIN_S
 from duplex.simulator.gcpause import few_gc_pauses
 from duplex.simulator.recording import Recording
 from duplex.simulator.session import (
     SessionFailed,
     SessionOptions,
-    measured,
     run_lockstep,
     run_realtime,
 )
 from duplex.simulator.session_folder import write_session_folder
 from duplex.speech.asr import asr_provenance
 from duplex.speech.vad import vad_provenance
+from duplex.timeline import SPIN_MARGIN_S, measured
 
 CLOCKS = ("auto", "lockstep", "realtime")
 DEFAULT_MODEL = "cascade"
@@ -61,13 +59,13 @@ class RunConfig:
 class ItemOutcome:
     item_id: str
     status: str  # "ok" | "failed" | "skipped" (already done in a resumed run)
-    row: dict[str, Any] = field(default_factory=dict)
+    row: ResultRow | None = field(default=None)
 
 
 @dataclass
 class RunResult:
     folder: Path
-    summary: dict[str, Any]
+    summary: Summary
     outcomes: list[ItemOutcome]
 
 
@@ -86,8 +84,7 @@ def resolve_clock(requested: str, model: Model) -> str:
 
 
 def default_out(suite: str, model: str) -> Path:
-    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in model)[:48]
-    return Path("runs") / f"{suite}-{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return run_folder(suite, model)
 
 
 def _check(config: RunConfig) -> None:
@@ -104,8 +101,7 @@ class _Run:
 
     def __init__(self, config: RunConfig, model: Model) -> None:
         self.config = config
-        self.suite = load_suite(config.suite)
-        self.task: Task = TASKS.get(self.suite.task)
+        self.suite, self.task = load_task_suite(config.suite)
         self.model = model
         self.clock = resolve_clock(config.clock, model)
         if config.concurrency > 1 and self.clock != "realtime":
@@ -118,26 +114,41 @@ class _Run:
             stopwatch=measured(),
             precise_wait_s=SPIN_MARGIN_S if config.concurrency == 1 else 0.0,
         )
-        self.run_doc = {
-            "config": {
+        self.asr = config.asr if self.task.needs_words else None
+        settings = RunSettings(
+            **{
                 **asdict(config),
                 "out": str(self.folder),
+                "export_fdb": None if config.export_fdb is None else str(config.export_fdb),
                 "clock": self.clock,
                 "suite": self.suite.name,
                 "suite_version": self.suite.version,
                 "task": self.task.name,
                 "task_version": self.task.version,
+                "asr": self.asr,
+            }
+        )
+        self.run_doc = RunDoc(
+            config=settings,
+            model=model.describe(),
+            backends={
+                "vad": vad_provenance(config.vad),
+                "asr": None if self.asr is None else asr_provenance(self.asr),
             },
-            "model": model.describe(),
-            "backends": {"vad": vad_provenance(config.vad), "asr": asr_provenance()},
-            "environment": environment(),
-        }
+            environment=environment(),
+        )
 
-    def base_row(self, item: ScenarioItem) -> dict[str, Any]:
-        return {"item_id": item.item_id, "spec_hash": item.spec_hash, "duration_s": item.duration}
+    def render(self, item_id: str) -> ScenarioItem:
+        return self.task.prepare_item(self.suite.render(item_id))
 
     def failed(self, item: ScenarioItem, reason: str, attempts: int) -> ItemOutcome:
-        row = {**self.base_row(item), "status": "failed", "reason": reason, "attempts": attempts}
+        row = ResultRow.failure(
+            item.item_id,
+            reason,
+            spec_hash=item.spec_hash,
+            duration_s=item.duration,
+            attempts=attempts,
+        )
         return ItemOutcome(item.item_id, "failed", row)
 
     def score(self, item: ScenarioItem, recording: Recording, attempts: int) -> ItemOutcome:
@@ -146,9 +157,8 @@ class _Run:
         write_session_folder(
             self.store.session_dir(item.item_id), recording, item, {"model": self.config.model}
         )
-        analysis = analyze_output(recording, vad=self.config.vad, asr=self.config.asr)
-        metrics = self.task.score(recording, annotations, analysis)
-        details = self.task.details(recording, annotations, analysis) if self.task.details else None
+        analysis = analyze_output(recording, vad=self.config.vad, asr=self.asr)
+        task = self.task
         if self.config.export_fdb is not None:
             from duplex.report.fdb import export_fdb_session
 
@@ -156,18 +166,20 @@ class _Run:
                 self.config.export_fdb / item.item_id,
                 recording,
                 annotations,
-                self.task.name,
+                task,
                 transcript=analysis.transcript,
             )
-        row = {
-            **self.base_row(item),
-            "status": "ok",
-            "attempts": attempts,
-            "metrics": metrics,
-            **({"details": details} if details else {}),
-            "transcript": analysis.transcript.text,
-            "timings": recording.timings,
-        }
+        row = ResultRow(
+            item_id=item.item_id,
+            status="ok",
+            spec_hash=item.spec_hash,
+            duration_s=item.duration,
+            attempts=attempts,
+            metrics=task.score(recording, annotations, analysis),
+            details=task.details(recording, annotations, analysis) if task.details else {},
+            transcript=analysis.transcript.text,
+            timings=recording.timings,
+        )
         return ItemOutcome(item.item_id, "ok", row)
 
     def keep_failed_session(self, item: ScenarioItem, exc: SessionFailed) -> None:
@@ -201,16 +213,20 @@ class _Run:
         for attempt in range(1, self.config.retries + 2):
             try:
                 recording = await run_realtime(self.model, item, self.opts)
+                # Scoring (VAD, ASR) runs off the event loop so the other sessions keep their
+                # pace; a scoring error is this item's failure, as in the sequential path.
+                return await loop.run_in_executor(scorer, self.score, item, recording, attempt)
             except SessionFailed as exc:
                 await loop.run_in_executor(scorer, self.keep_failed_session, item, exc)
                 last = exc.reason
-                continue
             except DuplexError as exc:
                 last = str(exc)
-                continue
-            # Scoring (VAD, ASR) runs off the event loop so the other sessions keep their pace.
-            return await loop.run_in_executor(scorer, self.score, item, recording, attempt)
         return self.failed(item, last, self.config.retries + 1)
+
+    def summary(self, ids: list[str]) -> Summary:
+        wanted = set(ids)
+        rows = [r for r in self.store.read_results().values() if r.item_id in wanted]
+        return build_summary(rows, self.task, len(ids), self.run_doc.config, seed=self.config.seed)
 
 
 def run_suite(
@@ -224,32 +240,57 @@ def run_suite(
     _check(config)
     owned = model is None
     model = model or load_model(config.model)
-    run = _Run(config, model)
-    done = run.store.open(run.run_doc, resume=config.resume)
-    ids = run.suite.item_ids()
-    ids = ids[: config.limit] if config.limit else ids
-    todo = [i for i in ids if done.get(i, {}).get("status") != "ok"]
-    outcomes = [ItemOutcome(i, "skipped", done[i]) for i in ids if i not in todo]
-    progress = _Progress(on_item, len(ids))
-    for outcome in outcomes:
-        progress(outcome)
     try:
-        if config.concurrency > 1:
-            with few_gc_pauses():
-                outcomes += asyncio.run(_run_concurrently(run, todo, progress))
-        else:
-            for item_id in todo:
-                outcome = run.session_sync(run.suite.render(item_id))
-                run.store.append(outcome.row)
-                outcomes.append(outcome)
-                progress(outcome)
+        run = _Run(config, model)
+        done = run.store.open(run.run_doc, resume=config.resume)
+        ids = run.suite.item_ids()
+        ids = ids[: config.limit] if config.limit else ids
+        todo = [i for i in ids if done.get(i) is None or done[i].status != "ok"]
+        outcomes = [ItemOutcome(i, "skipped", done[i]) for i in ids if i not in todo]
+        progress = _Progress(on_item, len(ids))
+        for outcome in outcomes:
+            progress(outcome)
+        try:
+            outcomes += _run_items(run, todo, progress)
+        finally:
+            summary = run.summary(ids)
+            run.store.write_summary(summary)
     finally:
-        rows = [r for r in run.store.read_results().values() if r["item_id"] in set(ids)]
-        summary = build_summary(rows, run.task.headline, len(ids), run.run_doc)
-        run.store.write_summary(summary)
         if owned:
             model.close()
     return RunResult(run.folder, summary, outcomes)
+
+
+def _run_items(run: _Run, todo: list[str], progress: _Progress) -> list[ItemOutcome]:
+    if run.config.concurrency > 1:
+        with few_gc_pauses():
+            return _unwrap_group(lambda: asyncio.run(_run_concurrently(run, todo, progress)))
+    outcomes: list[ItemOutcome] = []
+    for item_id in todo:
+        outcome = run.session_sync(run.render(item_id))
+        _record(run, outcome, outcomes, progress)
+    return outcomes
+
+
+def _record(
+    run: _Run, outcome: ItemOutcome, outcomes: list[ItemOutcome], progress: _Progress
+) -> None:
+    assert outcome.row is not None
+    run.store.append(outcome.row)
+    outcomes.append(outcome)
+    progress(outcome)
+
+
+def _unwrap_group(fn: Callable[[], list[ItemOutcome]]) -> list[ItemOutcome]:
+    """Call ``fn``; a task group's error surfaces as its first error, not an ExceptionGroup,
+    so the command line reports one line (a DuplexError) rather than a traceback."""
+    try:
+        return fn()
+    except BaseExceptionGroup as group:
+        first = group.exceptions[0]
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from group
 
 
 class _Progress:
@@ -264,7 +305,7 @@ class _Progress:
 
 async def _run_concurrently(run: _Run, todo: list[str], progress: _Progress) -> list[ItemOutcome]:
     # Rendering is CPU work (TTS) that would stall running sessions, so it all happens first.
-    items = [run.suite.render(i) for i in todo]
+    items = [run.render(i) for i in todo]
     gate = asyncio.Semaphore(run.config.concurrency)
     outcomes: list[ItemOutcome] = []
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="scoring") as scorer:
@@ -272,9 +313,7 @@ async def _run_concurrently(run: _Run, todo: list[str], progress: _Progress) -> 
         async def one(item: ScenarioItem) -> None:
             async with gate:
                 outcome = await run.session_async(item, scorer)
-            run.store.append(outcome.row)
-            outcomes.append(outcome)
-            progress(outcome)
+            _record(run, outcome, outcomes, progress)
 
         async with asyncio.TaskGroup() as tg:
             for item in items:
@@ -298,31 +337,3 @@ def run_all(
     finally:
         if owned:
             model.close()
-
-
-def build_summary(
-    rows: list[dict[str, Any]],
-    headline: list[tuple[str, str, str]],
-    n_items: int,
-    run_doc: dict[str, Any],
-) -> dict[str, Any]:
-    ok = [r for r in rows if r.get("status") == "ok"]
-    failed = [r for r in rows if r.get("status") == "failed"]
-    keys = sorted(
-        {k for r in ok for k, v in r.get("metrics", {}).items() if not isinstance(v, str)}
-    )
-    cfg = run_doc["config"]
-    return {
-        "suite": cfg["suite"],
-        "suite_version": cfg["suite_version"],
-        "task": cfg["task"],
-        "task_version": cfg["task_version"],
-        "model": cfg["model"],
-        "clock": cfg["clock"],
-        "backends": {"vad": cfg["vad"], "asr": cfg["asr"]},
-        "items": {"planned": n_items, "ok": len(ok), "failed": len(failed)},
-        "complete": len(ok) + len(failed) == n_items,
-        "headline": [{"key": k, "label": lab, "better": d} for k, lab, d in headline],
-        "metrics": summarize([r["metrics"] for r in ok], keys),
-        "failures": [{"item_id": r["item_id"], "reason": r.get("reason")} for r in failed],
-    }

@@ -36,6 +36,7 @@ from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from duplex.annotations import Annotations
 from duplex.audio import Samples
 from duplex.errors import ConfigError, DuplexError, ModelError, ProtocolError
 from duplex.events import ModelAudio, ModelAudioCleared, ModelFailed, ModelText
@@ -49,8 +50,7 @@ from duplex.models.base import (
     StreamingSession,
 )
 from duplex.protocols import moshi
-from duplex.scenarios.base import Annotations
-from duplex.simulator.clock import RealtimeClock
+from duplex.timeline import RealtimeClock
 
 log = logging.getLogger(__name__)
 

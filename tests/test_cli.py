@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from duplex.cli import main
+from duplex.report.documents import to_json as J
 from duplex.runner import RunConfig, run_suite
 from tests.simulator.fakes import Beeper
 
@@ -62,8 +63,8 @@ def test_crashing_model_is_recorded_and_the_suite_goes_on(tmp_path: Path) -> Non
         RunConfig(suite="pause_handling", model="beeper", limit=2, out=tmp_path / "r"),
         model=Beeper(crash_at=3),
     )
-    assert result.summary["items"]["failed"] == 2
-    assert "RuntimeError: boom" in result.summary["failures"][0]["reason"]
+    assert J(result.summary)["items"]["failed"] == 2
+    assert "RuntimeError: boom" in J(result.summary)["failures"][0]["reason"]
 
 
 @pytest.mark.slow

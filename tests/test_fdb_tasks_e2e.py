@@ -7,7 +7,8 @@ import pytest
 from duplex.metrics import TASKS, analyze_output
 from duplex.models.registry import load_model
 from duplex.scenarios import load_suite
-from duplex.simulator.session import SessionOptions, no_compute, run_lockstep
+from duplex.simulator.session import SessionOptions, run_lockstep
+from duplex.timeline import no_compute
 
 pytestmark = pytest.mark.slow
 TOL = 0.02
@@ -15,10 +16,11 @@ TOL = 0.02
 
 def scored(suite_name: str, spec: str, index: int = 0, asr: bool = False) -> dict:
     suite = load_suite(suite_name)
-    item = suite.render(suite.item_ids()[index])
+    task = TASKS.get(suite.task)
+    item = task.prepare_item(suite.render(suite.item_ids()[index]))
     rec = run_lockstep(load_model(spec), item, SessionOptions(stopwatch=no_compute()))
     analysis = analyze_output(rec, asr="faster-whisper-tiny.en" if asr else None)
-    return TASKS.get(suite.task).score(rec, rec.annotations or item.annotations, analysis)
+    return task.score(rec, rec.annotations or item.annotations, analysis)
 
 
 @pytest.mark.parametrize("suite", ["turn_taking", "user_interruption", "backchannel"])

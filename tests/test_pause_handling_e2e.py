@@ -9,12 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from duplex.annotations import Annotations
 from duplex.metrics import TASKS, analyze_output
 from duplex.models.registry import load_model
+from duplex.report.documents import to_json as J
 from duplex.runner import RunConfig, run_suite
 from duplex.scenarios import load_suite
-from duplex.scenarios.base import Annotations, ScenarioItem, SpeechSpan
-from duplex.simulator.session import SessionOptions, no_compute, run_lockstep, run_realtime
+from duplex.scenarios.base import ScenarioItem
+from duplex.simulator.session import SessionOptions, run_lockstep, run_realtime
+from duplex.timeline import SpeechSpan, no_compute
 from tests.speech.speechdata import RATE, place, say
 
 pytestmark = pytest.mark.slow
@@ -26,8 +29,8 @@ def run(model: str, tmp_path: Path, limit: int = LIMIT) -> dict:
     result = run_suite(
         RunConfig(suite="pause_handling", model=model, limit=limit, out=tmp_path / "run")
     )
-    assert result.summary["items"] == {"planned": limit, "ok": limit, "failed": 0}
-    return result.summary["metrics"]
+    assert J(result.summary)["items"] == {"planned": limit, "ok": limit, "failed": 0}
+    return J(result.summary)["metrics"]
 
 
 def test_silent_never_takes_over(tmp_path: Path) -> None:

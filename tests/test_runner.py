@@ -10,6 +10,7 @@ import pytest
 
 from duplex.errors import ConfigError
 from duplex.models.base import LockstepSession, SessionInfo
+from duplex.report.documents import to_json as J
 from duplex.runner import RunConfig, run_suite
 from tests.simulator.fakes import Beeper, _Beeper
 
@@ -33,15 +34,15 @@ def test_retry_turns_a_transient_failure_into_a_result(tmp_path: Path) -> None:
         suite="pause_handling", model="flaky", limit=2, out=tmp_path / "r", retries=1
     )
     result = run_suite(config, model=FlakyOnce())
-    assert result.summary["items"]["ok"] == 2
-    assert [o.row["attempts"] for o in result.outcomes] == [2, 1]
+    assert J(result.summary)["items"]["ok"] == 2
+    assert [J(o.row)["attempts"] for o in result.outcomes] == [2, 1]
 
 
 def test_without_retries_the_failure_is_recorded(tmp_path: Path) -> None:
     config = RunConfig(suite="pause_handling", model="flaky", limit=2, out=tmp_path / "r")
     result = run_suite(config, model=FlakyOnce())
-    assert result.summary["items"] == {"planned": 2, "ok": 1, "failed": 1}
-    assert "boom" in result.summary["failures"][0]["reason"]
+    assert J(result.summary)["items"] == {"planned": 2, "ok": 1, "failed": 1}
+    assert "boom" in J(result.summary)["failures"][0]["reason"]
 
 
 def test_concurrency_needs_the_realtime_clock(tmp_path: Path) -> None:
@@ -66,12 +67,12 @@ def test_concurrent_realtime_sessions_measure_what_lockstep_measures(tmp_path: P
         )
     )
     wall = time.perf_counter() - t
-    durations = [o.row["duration_s"] for o in real.outcomes]
+    durations = [J(o.row)["duration_s"] for o in real.outcomes]
     assert wall < sum(durations)  # the sessions overlapped
-    by_id = {o.item_id: o.row["metrics"] for o in lock.outcomes}
+    by_id = {o.item_id: J(o.row)["metrics"] for o in lock.outcomes}
     for o in real.outcomes:
-        a, b = by_id[o.item_id], o.row["metrics"]
+        a, b = by_id[o.item_id], J(o.row)["metrics"]
         assert a["tor_window"] == b["tor_window"] and a["tor_fdb"] == b["tor_fdb"]
         assert abs(a["first_onset_s"] - b["first_onset_s"]) < 0.08
-        assert o.row["timings"]["send_lateness_ms_p99"] < 20
-    assert np.isclose(lock.summary["metrics"]["tor_fdb"]["mean"], 1.0)
+        assert J(o.row)["timings"]["send_lateness_ms_p99"] < 20
+    assert np.isclose(J(lock.summary)["metrics"]["tor_fdb"]["mean"], 1.0)

@@ -25,8 +25,8 @@ from duplex.models.base import (
 )
 from duplex.models.registry import load_model
 from duplex.serve import MoshiServer, ServeOptions
-from duplex.simulator.clock import Clock
 from duplex.simulator.session import SessionOptions, run_realtime
+from duplex.timeline import Clock
 from tests.simulator.fakes import item, onset
 
 RATE, FRAME = 24000, 1920

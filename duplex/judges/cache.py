@@ -10,25 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import threading
 from pathlib import Path
 
+from duplex.cache import cache_dir
 from duplex.judges.base import JudgeInput, Verdict
-from duplex.scenarios.cache import CACHE_ENV
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, verdict TEXT NOT NULL)"
-
-
-def cache_dir() -> Path:
-    """``$DUPLEX_BENCH_CACHE/judges``, else ``~/.cache/duplex-bench/judges``."""
-    root = os.environ.get(CACHE_ENV)
-    if root:
-        return Path(root).expanduser() / "judges"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "duplex-bench" / "judges"
 
 
 def cache_key(
@@ -56,7 +45,7 @@ class VerdictCache:
 
     @classmethod
     def default(cls) -> VerdictCache:
-        return cls(cache_dir() / "verdicts.sqlite")
+        return cls(cache_dir("judges") / "verdicts.sqlite")
 
     def get(self, key: str) -> Verdict | None:
         with self._lock:

@@ -1,4 +1,5 @@
-"""Judge the responses of a user_interruption run: ``judge_run(run_dir, judge_spec)``.
+"""Judging the responses of a user_interruption run (the run folder side is
+:func:`duplex.report.judged.judge_run`).
 
 Per ok item (``results.jsonl`` rows with ``metrics`` and ``details``):
 
@@ -20,21 +21,14 @@ judging; a re-run appends again, and readers take the last line per item and jud
 
 from __future__ import annotations
 
-import json
-import os
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from duplex.errors import ConfigError, ResultsError
-from duplex.judges import load_judge
 from duplex.judges.base import Judge, JudgeInput, Verdict
 from duplex.judges.cache import VerdictCache
 from duplex.judges.engine import DEFAULT_BACKOFF, Backoff, judge_items, missing
 from duplex.metrics.stats import summarize
-from duplex.report.store import RunStore
 
 TASK = "user_interruption"
 JUDGEMENTS = "judgements.jsonl"
@@ -123,85 +117,3 @@ def aggregate(judgements: Sequence[ItemJudgement], describe: dict[str, Any]) -> 
         ],
     }
     return {"metrics": metrics, "judge": block}
-
-
-def _append(path: Path, judgements: Sequence[ItemJudgement], describe: dict[str, Any]) -> None:
-    with path.open("a") as f:
-        for j in judgements:
-            doc = {
-                "item_id": j.item_id,
-                "tor_fdb": j.tor_fdb,
-                "judge": describe,
-                "inputs": None if j.inputs is None else json.loads(j.inputs.key()),
-                "verdict": None if j.verdict is None else j.verdict.to_json(),
-                "cached": bool(j.verdict and j.verdict.cached),
-                "judged_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            }
-            f.write(json.dumps(doc, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def judge_run(
-    run_dir: Path | str,
-    judge_spec: str,
-    *,
-    judge: Judge | None = None,
-    cache: VerdictCache | None = None,
-    concurrency: int | None = None,
-    backoff: Backoff = DEFAULT_BACKOFF,
-) -> dict[str, Any]:
-    """Judge a user_interruption run folder; returns the updated summary (also written)."""
-    folder = Path(run_dir)
-    summary_path = folder / "summary.json"
-    try:
-        summary: dict[str, Any] = json.loads(summary_path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ResultsError(f"{summary_path}: unreadable ({exc})") from exc
-    if summary.get("task") != TASK:
-        raise ConfigError(f"{folder}: task is {summary.get('task')!r}; judges rate {TASK!r} runs")
-    rows = list(RunStore(folder).read_results().values())
-    owned_judge, owned_cache = judge is None, cache is None
-    judge = judge or load_judge(judge_spec)
-    cache = cache or VerdictCache.default()
-    try:
-        judgements = judge_rows(judge, rows, cache=cache, concurrency=concurrency, backoff=backoff)
-        describe = judge.describe()
-    finally:
-        if owned_judge:
-            judge.close()
-        if owned_cache:
-            cache.close()
-    _append(folder / JUDGEMENTS, judgements, describe)
-    result = aggregate(judgements, describe)
-    summary.setdefault("metrics", {}).update(result["metrics"])
-    summary["judge"] = result["judge"]
-    headline = summary.setdefault("headline", [])
-    if not any(h.get("key") == HEADLINE["key"] for h in headline):
-        headline.append(dict(HEADLINE))
-    RunStore(folder).write_summary(summary)
-    return summary
-
-
-def format_judged(summary: dict[str, Any]) -> str:
-    """A few lines for the terminal."""
-    judge = summary.get("judge", {})
-    lines = [
-        f"judge {judge.get('spec')} (model {judge.get('model')}, "
-        f"prompt {judge.get('prompt_version')})"
-    ]
-    for key in ("judge_score", "judge_score_strict"):
-        m = summary.get("metrics", {}).get(key, {})
-        if m.get("mean") is None:
-            lines.append(f"  {key:<20} -  (n=0)")
-        else:
-            lines.append(
-                f"  {key:<20} {m['mean']:.2f}  [{m['ci_low']:.2f}, {m['ci_high']:.2f}]  n={m['n']}"
-            )
-    items = judge.get("items", {})
-    lines.append(
-        f"  items: {items.get('judged', 0)} judged ({items.get('cached', 0)} from cache), "
-        f"{items.get('no_response', 0)} without a response, {items.get('missing', 0)} missing"
-    )
-    lines += [f"  missing {m['item_id']}: {m['reason']}" for m in judge.get("missing", [])]
-    return "\n".join(lines)

@@ -30,9 +30,7 @@ recent prompt prefixes so the neutral prefix is computed once per judge.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import importlib.metadata
 import json
 import math
 import threading
@@ -43,27 +41,11 @@ from typing import Any
 from duplex.errors import BackendError, ConfigError
 from duplex.judges.base import JudgeError, JudgeInput, JudgeSpec, Verdict, check_args
 from duplex.models.cascade.llm import GGUF_FILE, PACKAGE, gguf_path
+from duplex.provenance import file_sha256, package_version
 
 PROMPT_VERSION = "smollm2_pmi_v1"
 MODEL = "SmolLM2-135M-Instruct-Q4_1"
 _PREFIXES = 16  # prompt prefixes whose key/value caches are kept
-
-
-@functools.cache
-def _file_sha256() -> str:
-    """The first 16 hex digits of the weights file's SHA-256 (as the cascade records it)."""
-    h = hashlib.sha256()
-    with gguf_path().open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def score_of(value: float, step: float) -> int:
@@ -112,8 +94,8 @@ class SmolLM2Judge:
             "spec": self.name,
             "model": self.model,
             "model_file": GGUF_FILE,
-            "model_sha256": _file_sha256(),
-            "model_package": f"{PACKAGE} {_version(PACKAGE)}",
+            "model_sha256": file_sha256(gguf_path()),
+            "model_package": f"{PACKAGE} {package_version(PACKAGE)}",
             "prompt_version": self.prompt_version,
             "prompt_sha256": self.prompt_sha,
             "method": "pmi: (full - neutral) + (full - context), nats/token",

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import ctypes
 import gc
-import hashlib
 import shutil
 import time
 from collections.abc import Sequence
@@ -26,20 +25,24 @@ from typing import Any
 
 import numpy as np
 
+from duplex.annotations import Annotations
 from duplex.errors import ResultsError
 from duplex.live.devices import AudioIO
-from duplex.live.score import HEADLINE, TASK, TASK_VERSION, score_live, user_turns
 from duplex.live.session import LiveOptions, LiveResult, SessionFiles, run_live
+from duplex.metrics.live import TASK as LIVE
+from duplex.metrics.live import score_live, user_turns
 from duplex.metrics.response import utterances
 from duplex.models.base import Model
-from duplex.provenance import environment
+from duplex.provenance import environment, file_sha256, run_folder
+from duplex.report.documents import ResultRow, RunDoc, RunSettings, build_summary
 from duplex.report.store import RunStore
-from duplex.scenarios.base import Annotations, ScenarioItem, Span, SpeechSpan
+from duplex.scenarios.base import ScenarioItem
 from duplex.simulator.gcpause import few_gc_pauses
 from duplex.simulator.recording import Recording
 from duplex.simulator.session_folder import write_session_json
 from duplex.speech.blocks import Reader, speech_segments_blocked, wav_reader
 from duplex.speech.vad import vad_provenance
+from duplex.timeline import Span, SpeechSpan
 
 SUITE = "live"
 SUITE_VERSION = "1"
@@ -57,8 +60,7 @@ class LiveRunConfig:
 
 
 def default_live_out(model: str) -> Path:
-    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in model)[:48]
-    return Path("runs") / f"live-{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return run_folder("live", model)
 
 
 def prepare_model(model: Model) -> None:
@@ -90,7 +92,7 @@ def trim_heap() -> None:
 
 def live_session(
     model: Model, device: AudioIO, config: LiveRunConfig, **kwargs: Any
-) -> tuple[LiveResult, dict[str, Any]]:
+) -> tuple[LiveResult, ResultRow]:
     """Run the session, then write and score it; returns the result and the results row.
 
     The audio goes straight into the run folder's session folder as it is recorded.
@@ -110,14 +112,12 @@ def live_session(
 
 def write_live_run(
     result: LiveResult, config: LiveRunConfig, model_desc: dict[str, Any], item_id: str
-) -> dict[str, Any]:
+) -> ResultRow:
     """Write the run folder around the session's audio and score it, reading the audio in blocks.
 
     Memory does not grow with the session's length: VAD and edge refinement read the wav files
     block by block (:mod:`duplex.speech.blocks`) and ASR runs on one model utterance at a time.
     """
-    from duplex.runner import build_summary
-
     gc.collect()
     trim_heap()  # what the session's model freed (its plan of a ten-minute session: 58 MB)
     rate = result.sample_rate
@@ -127,43 +127,8 @@ def write_live_run(
     result.folder = folder
     read_user, n, _ = wav_reader(folder / "input.wav")
     segments = speech_segments_blocked(read_user, n, rate, backend=config.vad)
-    turns, pauses = user_turns(segments)
-    annotations = Annotations(
-        speech=tuple(SpeechSpan(s.start, s.end, "") for s in segments),
-        pauses=tuple(pauses),
-        extra={"source": "live", "user_turns": [[t.start, t.end] for t in turns]},
-    )
-    item = ScenarioItem(
-        suite=SUITE,
-        suite_version=SUITE_VERSION,
-        item_id=item_id,
-        audio=np.zeros(0, np.float32),  # on disk: input.wav
-        sample_rate=rate,
-        annotations=annotations,
-        spec_hash=_file_hash(folder / "input.wav"),
-        provenance={"source": "microphone", "device": result.timings.get("device")},
-    )
-    run_doc = {
-        "config": {
-            "suite": SUITE,
-            "suite_version": SUITE_VERSION,
-            "task": TASK,
-            "task_version": TASK_VERSION,
-            "model": config.model,
-            "clock": "realtime",
-            "vad": config.vad,
-            "asr": config.asr,
-            "frame_ms": config.frame_ms,
-            "seed": config.seed,
-            "out": str(config.out),
-            "duration_s": config.duration_s,
-            "source": "live",
-        },
-        "model": model_desc,
-        "device": result.timings.get("device"),
-        "backends": {"vad": vad_provenance(config.vad)},
-        "environment": environment(),
-    }
+    item = _live_item(result, item_id, folder, segments)
+    run_doc = _live_run_doc(result, config, model_desc)
     store.open(run_doc, resume=False)
     meta = {
         "model": config.model,
@@ -175,7 +140,7 @@ def write_live_run(
         },
     }
     empty = np.zeros(0, np.float32)
-    rec = Recording(rate, empty, empty, result.events, result.timings, annotations)
+    rec = Recording(rate, empty, empty, result.events, result.timings, item.annotations)
     write_session_json(folder, rec, item, meta, samples=n)
     read_model, n_model, _ = wav_reader(folder / "output.wav")
     activity = speech_segments_blocked(read_model, n_model, rate, backend=config.vad)
@@ -183,21 +148,68 @@ def write_live_run(
         "" if config.asr is None else transcribe_utterances(read_model, rate, activity, config.asr)
     )
     metrics, turn_rows = score_live(segments, activity, n / rate)
-    row = {
-        "item_id": item_id,
-        "spec_hash": item.spec_hash,
-        "duration_s": n / rate,
-        "status": "ok",
-        "attempts": 1,
-        "metrics": metrics,
-        "turns": turn_rows,
-        "transcript": transcript,
-        "timings": result.timings,
-    }
+    row = ResultRow(
+        item_id=item_id,
+        status="ok",
+        spec_hash=item.spec_hash,
+        duration_s=n / rate,
+        attempts=1,
+        metrics=metrics,
+        turns=turn_rows,
+        transcript=transcript,
+        timings=result.timings,
+    )
     store.append(row)
-    summary = build_summary([row], HEADLINE, 1, run_doc)
-    store.write_summary(summary)
+    store.write_summary(build_summary([row], LIVE, 1, run_doc.config))
     return row
+
+
+def _live_item(
+    result: LiveResult, item_id: str, folder: Path, segments: Sequence[Span]
+) -> ScenarioItem:
+    """A scenario item standing for the session: the user's side found by VAD on the mic."""
+    turns, pauses = user_turns(segments)
+    annotations = Annotations(
+        speech=tuple(SpeechSpan(s.start, s.end, "") for s in segments),
+        pauses=tuple(pauses),
+        user_turns=tuple(turns),
+        source="live",
+    )
+    return ScenarioItem(
+        suite=SUITE,
+        suite_version=SUITE_VERSION,
+        item_id=item_id,
+        audio=np.zeros(0, np.float32),  # on disk: input.wav
+        sample_rate=result.sample_rate,
+        annotations=annotations,
+        spec_hash=file_sha256(folder / "input.wav"),
+        provenance={"source": "microphone", "device": result.timings.get("device")},
+    )
+
+
+def _live_run_doc(result: LiveResult, config: LiveRunConfig, model_desc: dict[str, Any]) -> RunDoc:
+    settings = RunSettings(
+        suite=SUITE,
+        suite_version=SUITE_VERSION,
+        task=LIVE.name,
+        task_version=LIVE.version,
+        model=config.model,
+        clock="realtime",
+        vad=config.vad,
+        asr=config.asr,
+        frame_ms=config.frame_ms,
+        seed=config.seed,
+        out=str(config.out),
+        duration_s=config.duration_s,
+        source="live",
+    )
+    return RunDoc(
+        config=settings,
+        model=model_desc,
+        device=result.timings.get("device"),
+        backends={"vad": vad_provenance(config.vad)},
+        environment=environment(),
+    )
 
 
 #: ASR reads the model channel one utterance at a time, at most this long (Whisper's window).
@@ -245,23 +257,15 @@ def _move_audio(src: Path, dst: Path) -> None:
         shutil.move(src / name, dst / name)
 
 
-def _file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()[:16]
-
-
-def format_live(row: dict[str, Any], folder: Path) -> str:
-    m = row["metrics"]
+def format_live(row: ResultRow, folder: Path) -> str:
+    m = row.metrics
 
     def f(v: Any, unit: str = "") -> str:
         return "-" if v is None else (f"{v:.3f}{unit}" if isinstance(v, float) else f"{v}{unit}")
 
     lines = [
-        f"live session {row['item_id']}: {f(m['duration_s'], ' s')}, "
-        f"stopped by {row['timings'].get('stop_reason')}",
+        f"live session {row.item_id}: {f(m['duration_s'], ' s')}, "
+        f"stopped by {row.timings.get('stop_reason')}",
         f"  user turns {m['user_turns']}, answered {m['responses']}, "
         f"latency median {f(m['latency_median_s'], ' s')} mean {f(m['latency_mean_s'], ' s')}",
         f"  pauses {m['pauses']}, taken over {f(m['takeover_fraction'])}; "

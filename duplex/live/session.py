@@ -33,16 +33,16 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from duplex.annotations import Annotations
 from duplex.audio import SESSION_RATE, Samples, read_wav
 from duplex.errors import ConfigError
 from duplex.events import Event, ModelAudio, ModelAudioCleared, ModelFailed
 from duplex.live.devices import AudioIO
 from duplex.live.status import LiveStatus
-from duplex.models.adapters import LockstepAsStreaming
 from duplex.models.base import LockstepModel, Model, SessionInfo, StreamingModel
-from duplex.scenarios.base import Annotations
-from duplex.simulator.clock import RealtimeClock
+from duplex.simulator.adapters import LockstepAsStreaming
 from duplex.simulator.recording import Recording
+from duplex.timeline import RealtimeClock
 
 #: Captured blocks waiting for the event loop; beyond this (a device without a clock, or a loop
 #: stalled for seconds) the oldest are dropped and counted rather than growing without bound.

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from duplex.scenarios.base import Span
 from duplex.simulator.recording import Recording
 from duplex.speech.asr import ASR_BACKENDS, EMPTY, Transcript, asr_provenance
 from duplex.speech.vad import speech_segments, vad_provenance
+from duplex.timeline import Span
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ anchor's per-segment rule (:func:`segment_kind`): longer than 3 s -> turn; else 
 overlapping it: more than 3 words -> turn; shorter than 1 s with at most 2 words -> backchannel
 (a wordless short sound, e.g. a laugh, is one too); otherwise turn.
 
-Reference. ``annotations.extra["backchannel_reference"]`` lists points ``{"t", "weight"}`` where
+Reference. ``annotations.backchannel_points`` lists points (``t``, ``weight``) where
 listeners would start a backchannel. They are turned into distributions over the 200 ms bins of
 the output (bin ``i`` = ``[0.2 i, 0.2 (i + 1))``, ``int(duration / 0.2) + 1`` bins as in the
 anchor), in two forms, each matching the output representation it is compared with:
@@ -18,7 +18,7 @@ anchor), in two forms, each matching the output representation it is compared wi
   +- 0.2 s with a triangle kernel, each onset counted as the anchor counts an output segment
   (every bin from ``int(start / 0.2)`` to ``int(end / 0.2)`` inclusive), then normalised.
   Imported Full-Duplex-Bench folders bring their own ground-truth distribution
-  (``extra["backchannel_distribution"]``), which is used instead, resized to the bin count by
+  (``annotations.backchannel_distribution``), which is used instead, resized to the bin count by
   linear interpolation over ``[0, 1]`` like the anchor.
 
 Per item:
@@ -52,35 +52,33 @@ Per item:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 from scipy.spatial.distance import jensenshannon
 
+from duplex.annotations import Annotations
+from duplex.metrics import backchannel_reference as reference
 from duplex.metrics.analysis import OutputAnalysis
 from duplex.metrics.response import utterances
-from duplex.metrics.tasks import Headline, Task, Value
-from duplex.scenarios.base import Annotations, Span
+from duplex.metrics.tasks import FdbFormat, Metric, Task, Value
+from duplex.metrics.timing_bins import (
+    fdb_histogram,
+    n_bins,
+    onset_distribution,
+    resize,
+    span_distribution,
+)
 from duplex.simulator.recording import Recording
 from duplex.speech.asr import Word
+from duplex.timeline import Span
 
 Array = npt.NDArray[np.float64]
 
-BIN_S = 0.2
-EPSILON = 1e-10
 LONG_SEGMENT_S = 3.0
-#: Half-width of the triangle kernel spreading a reference point's (or an output onset's) weight.
-ONSET_SPREAD_S = 0.4
-#: The span form: a nominal backchannel's duration and the spread of its onset.
-NOMINAL_BACKCHANNEL_S = 0.4
-SPAN_SPREAD_S = 0.2
 
 Kind = Literal["turn", "backchannel"]
-
-
-def n_bins(duration: float) -> int:
-    return int(duration / BIN_S) + 1
 
 
 def overlapping_words(segment: Span, words: Iterable[Word]) -> list[Word]:
@@ -115,83 +113,6 @@ def anchor_segments(activity: Sequence[Span], words: Sequence[Word]) -> tuple[in
     return to, short
 
 
-def _triangle_cdf(x: Array, centre: float, half_width: float) -> Array:
-    u = np.clip((x - centre) / half_width, -1.0, 1.0)
-    return np.where(u <= 0.0, 0.5 * (1.0 + u) ** 2, 1.0 - 0.5 * (1.0 - u) ** 2)
-
-
-def _triangle_bins(centre: float, half_width: float, n: int) -> Array:
-    """Mass of a triangle kernel (area 1) in each bin, integrated exactly; mass before 0 goes to
-    the first bin and mass after the last bin's start to the last bin (as clipping would)."""
-    edges = np.arange(1, n, dtype=np.float64) * BIN_S
-    cdf = np.concatenate([[0.0], _triangle_cdf(edges, centre, half_width), [1.0]])
-    return np.diff(cdf)
-
-
-def _normalised(h: Array) -> Array:
-    total = float(h.sum())
-    return h / total if total > 0 else h
-
-
-def onset_distribution(points: Iterable[tuple[float, float]], duration: float) -> Array:
-    """Onset form: each ``(t, weight)`` spread +- ONSET_SPREAD_S (triangle); zeros if no weight."""
-    n = n_bins(duration)
-    h = np.zeros(n, np.float64)
-    for t, w in points:
-        h += w * _triangle_bins(t, ONSET_SPREAD_S, n)
-    return _normalised(h)
-
-
-def _span_bins(start: float, end: float, n: int) -> range:
-    """Bins the anchor adds 1 to for a segment: ``int(start/0.2)`` .. ``int(end/0.2)``, clipped."""
-    return range(max(0, int(start / BIN_S)), min(n - 1, int(end / BIN_S)) + 1)
-
-
-#: A nominal backchannel starting in bin k spans bins k .. k + _SPAN_EXTRA by the anchor's count.
-_SPAN_EXTRA = round(NOMINAL_BACKCHANNEL_S / BIN_S)
-
-
-def span_distribution(points: Iterable[tuple[float, float]], duration: float) -> Array:
-    """Span form of the reference (module doc); zeros if no weight.
-
-    A nominal 0.4 s backchannel with its onset in bin ``k`` is counted by the anchor in bins
-    ``k .. k + 2``, so the expected count is the onset's bin mass spread over the next two bins.
-    """
-    n = n_bins(duration)
-    onset = np.zeros(n, np.float64)
-    for t, w in points:
-        onset += w * _triangle_bins(t, SPAN_SPREAD_S, n)
-    h = onset.copy()
-    for k in range(1, _SPAN_EXTRA + 1):
-        h[k:] += onset[:-k]
-    return _normalised(h)
-
-
-def fdb_histogram(segments: Iterable[Span], duration: float) -> Array:
-    """The anchor's output histogram: +1 per spanned bin, + 1e-10, normalised."""
-    n = n_bins(duration)
-    h = np.zeros(n, np.float64)
-    for seg in segments:
-        for i in _span_bins(seg.start, seg.end, n):
-            h[i] += 1.0
-    return _normalised(h + EPSILON)
-
-
-def resize(distribution: Sequence[float], n: int) -> Array:
-    """A distribution resampled to ``n`` bins by linear interpolation over ``[0, 1]`` (the
-    anchor's way of matching its ground truth to the output length); not renormalised here
-    (the distance normalises)."""
-    d = np.asarray(distribution, np.float64)
-    if d.size == 1:
-        return np.full(n, float(d[0]))
-    return np.interp(np.linspace(0.0, 1.0, n), np.linspace(0.0, 1.0, d.size), d)
-
-
-def reference_points(annotations: Annotations) -> list[tuple[float, float]]:
-    raw: Any = annotations.extra.get("backchannel_reference") or []
-    return [(float(p["t"]), float(p.get("weight", 1.0))) for p in raw]
-
-
 def js_distance_fdb(p: Array, q: Array) -> float | None:
     """``scipy.spatial.distance.jensenshannon`` (natural log): the JS distance; None if a side
     has no mass."""
@@ -214,8 +135,8 @@ def score(
     duration = recording.duration
     words = analysis.transcript.words
     activity = analysis.activity
-    points = [(t, w) for t, w in reference_points(annotations) if w > 0]
-    given = annotations.extra.get("backchannel_distribution")
+    points = [(p.t, p.weight) for p in annotations.backchannel_points if p.weight > 0]
+    given = annotations.backchannel_distribution
 
     kinds = [(u, segment_kind(u, words)) for u in utterances(activity)]
     ours = [u for u, k in kinds if k == "backchannel"]
@@ -259,10 +180,30 @@ TASK = Task(
     name="backchannel",
     version="1",
     score=score,
-    headline=[
-        Headline("tor", "TOR (any turn)", "lower"),
-        Headline("jsd_fdb", "JS distance (FDB)", "lower"),
-        Headline("js_divergence", "JS divergence bits (onsets)", "lower"),
-    ],
+    metrics=(
+        Metric("tor", "TOR (any turn)", "lower", headline=True, fdb=True, column="bc TOR"),
+        Metric("frequency_fdb", "backchannels per s (FDB)", fdb=True, column="bc freq"),
+        Metric("jsd_fdb", "JS distance (FDB)", "lower", headline=True, fdb=True, column="JSD"),
+        Metric(
+            "js_divergence",
+            "JS divergence bits (onsets)",
+            "lower",
+            headline=True,
+            column="bc JS div",
+        ),
+        Metric("frequency", "backchannels per s", column="bc freq ours"),
+        Metric("anchor_tor_last_segment", "TOR (anchor's last-segment loop)", "lower"),
+        Metric("n_backchannels", "backchannels"),
+        Metric("n_reference", "reference points"),
+        Metric("model_speech_s", "model speech s"),
+    ),
     summary="backchannels where listeners would, without taking the turn",
+    prepare=reference.with_reference,
+    fdb=FdbFormat(
+        reference.FDB_FILE,
+        reference.read_fdb,
+        reference.write_fdb,
+        context=reference.read_ground_truth,
+    ),
+    rank=2,
 )

@@ -20,6 +20,12 @@ Per item (a recording with annotated pauses):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from duplex.annotations import Annotations
+from duplex.metrics import fdbio
 from duplex.metrics.analysis import OutputAnalysis
 from duplex.metrics.takeover import (
     fdb_takeover,
@@ -27,9 +33,10 @@ from duplex.metrics.takeover import (
     seconds_inside,
     windowed_takeover,
 )
-from duplex.metrics.tasks import Headline, Task, Value
-from duplex.scenarios.base import Annotations
+from duplex.metrics.tasks import FdbFormat, Metric, Task, Value
 from duplex.simulator.recording import Recording
+from duplex.speech.asr import Transcript, Word
+from duplex.timeline import Span
 
 GRACE = 0.3
 
@@ -52,13 +59,42 @@ def score(
     }
 
 
+FDB_FILE = "pause.json"
+
+
+def read_fdb(folder: Path, context: Any) -> Annotations:
+    """``pause.json``: ``[{"text": "[PAUSE]", "timestamp": [start, end]}, ...]``."""
+    path = folder / FDB_FILE
+    doc = fdbio.entries(fdbio.load_json(path), path, at_least=0)
+    pauses = [fdbio.span(e.get("timestamp"), path, f"[{i}].timestamp") for i, e in enumerate(doc)]
+    return Annotations(speech=(), pauses=tuple(Span(a, b) for a, b in pauses), source="fdb")
+
+
+def write_fdb(
+    dest: Path, recording: Recording, annotations: Annotations, transcript: Transcript
+) -> Sequence[Word]:
+    doc = [
+        {"text": "[PAUSE]", "timestamp": [fdbio.t(p.start), fdbio.t(p.end)]}
+        for p in annotations.pauses
+    ]
+    fdbio.write_json(dest / FDB_FILE, doc)
+    return transcript.words
+
+
 TASK = Task(
     name="pause_handling",
     version="1",
     score=score,
-    headline=[
-        Headline("tor_fdb", "TOR (FDB rule)", "lower"),
-        Headline("tor_window", "TOR (windowed)", "lower"),
-    ],
+    metrics=(
+        Metric("tor_fdb", "TOR (FDB rule)", "lower", headline=True, fdb=True, column="pause TOR"),
+        Metric("tor_window", "TOR (windowed)", "lower", headline=True, column="pause TOR win"),
+        Metric("pauses_taken_frac", "pauses taken", "lower"),
+        Metric("talks_in_pause_s", "seconds talked in pauses", "lower"),
+        Metric("n_pauses", "pauses"),
+        Metric("model_speech_s", "model speech s"),
+        Metric("first_onset_s", "first model onset s"),
+    ),
     summary="keeps quiet through the user's mid-turn pauses",
+    fdb=FdbFormat(FDB_FILE, read_fdb, write_fdb),
+    rank=1,
 )

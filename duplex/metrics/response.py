@@ -28,8 +28,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from duplex.metrics.takeover import MERGE_GAP, merge_gaps
-from duplex.scenarios.base import Span
 from duplex.speech.asr import Word
+from duplex.timeline import Span
 
 #: A reply may start this long before the event and still count as a response to it.
 ANTICIPATION_S = 0.5

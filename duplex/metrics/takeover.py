@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from duplex.scenarios.base import Span
 from duplex.speech.asr import Word
+from duplex.timeline import Span
 
 #: Activity gaps shorter than this are joined before judging segment length. Full-Duplex-Bench
 #: v1.5 merges the model's VAD gaps below 0.5 s; 0.2 s proved too short: a comma pause in fluent

@@ -24,12 +24,20 @@ The end of the user's turn is ``annotations.turn_end`` (the last voiced sample).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from duplex.annotations import Annotations
+from duplex.errors import ScenarioError
+from duplex.metrics import fdbio
 from duplex.metrics.analysis import OutputAnalysis
 from duplex.metrics.response import fdb_latency, response, talking_at
 from duplex.metrics.takeover import fdb_takeover
-from duplex.metrics.tasks import Headline, Task, Value
-from duplex.scenarios.base import Annotations
+from duplex.metrics.tasks import FdbFormat, Metric, Task, Value
 from duplex.simulator.recording import Recording
+from duplex.speech.asr import Transcript, Word
+from duplex.timeline import SpeechSpan
 
 
 def score(
@@ -50,15 +58,54 @@ def score(
     }
 
 
+FDB_FILE = "turn_taking.json"
+
+
+def read_fdb(folder: Path, context: Any) -> Annotations:
+    """``turn_taking.json``: ``[{"timestamp": [end of the user turn, ...]}]``."""
+    path = folder / FDB_FILE
+    doc = fdbio.entries(fdbio.load_json(path), path)
+    ts = doc[0].get("timestamp")
+    if not isinstance(ts, list | tuple) or not ts:
+        raise ScenarioError(f"{path}: [0].timestamp must be a list [end of turn, ...]")
+    end = fdbio.number(ts[0], path, "[0].timestamp[0]")
+    return Annotations(speech=(SpeechSpan(0.0, end, ""),), source="fdb")
+
+
+def write_fdb(
+    dest: Path, recording: Recording, annotations: Annotations, transcript: Transcript
+) -> Sequence[Word]:
+    stamp = [fdbio.t(annotations.turn_end), fdbio.t(recording.duration)]
+    fdbio.write_json(dest / FDB_FILE, [{"text": "[TURN-TAKING]", "timestamp": stamp}])
+    return transcript.words
+
+
 TASK = Task(
     name="turn_taking",
     version="1",
     score=score,
-    headline=[
-        Headline("tor_fdb", "TOR (FDB rule)", "higher"),
-        Headline("latency_fdb_s", "latency s (FDB, first word)", "lower"),
-        Headline("tor", "TOR (response)", "higher"),
-        Headline("latency_vad_s", "latency s (voice onset)", "lower"),
-    ],
+    metrics=(
+        Metric("tor_fdb", "TOR (FDB rule)", "higher", headline=True, fdb=True, column="turn TOR"),
+        Metric(
+            "latency_fdb_s",
+            "latency s (FDB, first word)",
+            "lower",
+            headline=True,
+            fdb=True,
+            column="turn lat s",
+        ),
+        Metric("tor", "TOR (response)", "higher", headline=True),
+        Metric(
+            "latency_vad_s",
+            "latency s (voice onset)",
+            "lower",
+            headline=True,
+            column="turn lat VAD",
+        ),
+        Metric("talking_at_turn_end", "talking at the turn end", "lower"),
+        Metric("model_speech_s", "model speech s"),
+    ),
     summary="takes the turn when the user is done, and how fast",
+    fdb=FdbFormat(FDB_FILE, read_fdb, write_fdb),
+    rank=3,
 )

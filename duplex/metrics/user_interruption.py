@@ -1,9 +1,10 @@
 """Task "user_interruption": the user interrupts the model; a good model stops, then answers the
 interruption (TOR higher, latencies lower, the judge's relevance higher).
 
-The interruption actually used is the resolved cue ``extra["cues"]`` (name ``"interrupt"``,
-``start``/``end`` in seconds) in the annotations *as they happened* (``Recording.annotations``,
-falling back to the item's annotations, e.g. for imported Full-Duplex-Bench folders). Per item:
+The interruption actually used is the placed cue named ``"interrupt"`` (``start``/``end`` in
+seconds; :class:`duplex.annotations.Cue`) in the annotations *as they happened*
+(``Recording.annotations``, falling back to the item's annotations, e.g. for imported
+Full-Duplex-Bench folders). Per item:
 
 - ``tor_fdb``: the anchor's TO - its take-over rule on the words of the output *after the end of
   the interruption* (the anchor crops the output there before its ASR; we keep the words of our
@@ -35,15 +36,21 @@ transcript the anchor's judge rates).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from duplex.annotations import Annotations, Cue, Interrupt, Trigger
+from duplex.errors import ScenarioError
+from duplex.metrics import fdbio
 from duplex.metrics.analysis import OutputAnalysis
 from duplex.metrics.response import fdb_latency, response, stop_latency, words_from
 from duplex.metrics.takeover import fdb_takeover
-from duplex.metrics.tasks import Headline, Task, Value
-from duplex.scenarios.base import Annotations
+from duplex.metrics.tasks import FdbFormat, Metric, Task, Value
 from duplex.simulator.recording import Recording
+from duplex.speech.asr import Transcript, Word
 
+#: The suite-file field and cue name of an interruption.
 CUE = "interrupt"
 
 
@@ -52,12 +59,9 @@ def resolved(recording: Recording, annotations: Annotations) -> Annotations:
     return recording.annotations if recording.annotations is not None else annotations
 
 
-def interruption(annotations: Annotations) -> dict[str, Any] | None:
-    """The first resolved ``interrupt`` cue, or None."""
-    for cue in annotations.extra.get("cues") or ():
-        if isinstance(cue, dict) and cue.get("name") == CUE:
-            return cue
-    return None
+def interruption(annotations: Annotations) -> Cue | None:
+    """The first placed ``interrupt`` cue, or None."""
+    return annotations.cue(CUE)
 
 
 def score(
@@ -78,12 +82,11 @@ def score(
     }
     if cue is None:
         return out
-    start, end = float(cue["start"]), float(cue["end"])
+    start, end = cue.start, cue.end
     after = words_from(analysis.transcript.words, end)
     tor_fdb = fdb_takeover(after)
     reply = response(activity, end)
     stop = stop_latency(activity, start)
-    trigger = cue.get("trigger")
     out.update(
         {
             "tor_fdb": tor_fdb,
@@ -93,7 +96,7 @@ def score(
             "stop_latency_s": None if stop is None else round(stop, 4),
             "interrupt_start_s": start,
             "interrupt_end_s": end,
-            "fallback": {"fallback": 1, "model_onset": 0}.get(str(trigger)),
+            "fallback": {"fallback": 1, "model_onset": 0}.get(cue.trigger),
         }
     )
     return out
@@ -103,14 +106,70 @@ def details(
     recording: Recording, annotations: Annotations, analysis: OutputAnalysis
 ) -> dict[str, str | None]:
     ann = resolved(recording, annotations)
-    static = ann.extra.get("interrupt") or {}
+    planned = ann.interrupt
     cue = interruption(ann)
-    context = static.get("context") or ann.text or None
-    text = (cue or {}).get("text") or static.get("text")
+    context = (planned.context if planned else "") or ann.text or None
+    text = (cue.text if cue else "") or (planned.text if planned else None)
     transcript = None
     if cue is not None:
-        transcript = " ".join(w.text for w in words_from(analysis.transcript.words, cue["end"]))
+        transcript = " ".join(w.text for w in words_from(analysis.transcript.words, cue.end))
     return {"context": context, "interrupt_text": text, "response_transcript": transcript}
+
+
+FDB_FILE = "interrupt.json"
+V15_METADATA = "metadata.json"
+
+
+def read_fdb(folder: Path, context: Any) -> Annotations:
+    """``interrupt.json`` (``[{"timestamp": [s, e], "context": str, "interrupt": str}]``), or
+    v1.5's ``metadata.json`` (``timestamps``, ``context_text``, ``current_turn_text``)."""
+    path = folder / FDB_FILE
+    if path.exists() or not (folder / V15_METADATA).exists():
+        e = fdbio.entries(fdbio.load_json(path), path)[0]
+        start, end = fdbio.span(e.get("timestamp"), path, "[0].timestamp")
+        said = fdbio.text(e, "context", path, "[0].context")
+        text = fdbio.text(e, "interrupt", path, "[0].interrupt")
+        trigger: Trigger = "fixed"
+        if e.get("trigger") in ("model_onset", "fallback"):
+            trigger = e["trigger"]
+    else:
+        path = folder / V15_METADATA
+        d = fdbio.load_json(path)
+        if not isinstance(d, dict):
+            raise ScenarioError(f"{path}: expected an object")
+        start, end = fdbio.span(d.get("timestamps"), path, "timestamps")
+        said = fdbio.text(d, "context_text", path, "context_text")
+        text = fdbio.text(d, "current_turn_text", path, "current_turn_text")
+        trigger = "fixed"
+    return Annotations(
+        speech=(),
+        interrupt=Interrupt(text=text, context=said),
+        cues=(Cue(CUE, text, start, end, trigger),),
+        source="fdb",
+    )
+
+
+def write_fdb(
+    dest: Path, recording: Recording, annotations: Annotations, transcript: Transcript
+) -> Sequence[Word]:
+    """The interruption as it happened; ``output.json`` gets only the words from its end on, as
+    the anchor's ASR step (which crops there) would produce."""
+    ann = resolved(recording, annotations)
+    cue = interruption(ann)
+    if cue is None:
+        raise ScenarioError(f"{dest}: the session has no resolved interruption to export")
+    planned = ann.interrupt
+    doc = [
+        {
+            "text": "[INTERRUPT]",
+            "timestamp": [fdbio.t(cue.start), fdbio.t(cue.end)],
+            "context": (planned.context if planned else "") or ann.text,
+            "interrupt": cue.text or (planned.text if planned else ""),
+            "trigger": cue.trigger,  # ours; the anchor reads only the fields above
+        }
+    ]
+    fdbio.write_json(dest / FDB_FILE, doc)
+    return [w for w in transcript.words if w.start >= cue.end]
 
 
 TASK = Task(
@@ -118,12 +177,41 @@ TASK = Task(
     version="1",
     score=score,
     details=details,
-    headline=[
-        Headline("tor_fdb", "TOR (FDB rule, after the interruption)", "higher"),
-        Headline("latency_fdb_s", "response latency s (FDB, first word)", "lower"),
-        Headline("tor", "TOR (response)", "higher"),
-        Headline("latency_vad_s", "response latency s (voice onset)", "lower"),
-        Headline("stop_latency_s", "stop latency s", "lower"),
-    ],
+    metrics=(
+        Metric(
+            "tor_fdb",
+            "TOR (FDB rule, after the interruption)",
+            "higher",
+            headline=True,
+            fdb=True,
+            column="int TOR",
+        ),
+        Metric(
+            "judge_score",
+            "judge score 0-5 (FDB: items with TO = 1)",
+            "higher",
+            fdb=True,
+            column="judge 0-5",
+        ),
+        Metric(
+            "latency_fdb_s",
+            "response latency s (FDB, first word)",
+            "lower",
+            headline=True,
+            fdb=True,
+            column="int lat s",
+        ),
+        Metric("tor", "TOR (response)", "higher", headline=True),
+        Metric("latency_vad_s", "response latency s (voice onset)", "lower", headline=True),
+        Metric("stop_latency_s", "stop latency s", "lower", headline=True, column="stop lat s"),
+        Metric("judge_score_strict", "judge score 0-5 (no response counts 0)", "higher"),
+        Metric("interrupt_start_s", "interruption start s"),
+        Metric("interrupt_end_s", "interruption end s"),
+        Metric("fallback", "interruption at its fallback time"),
+        Metric("model_speech_s", "model speech s"),
+    ),
     summary="stops when interrupted and answers the interruption",
+    cues=frozenset({CUE}),
+    fdb=FdbFormat(FDB_FILE, read_fdb, write_fdb, also_marked_by=(V15_METADATA,)),
+    rank=4,
 )

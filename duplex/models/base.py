@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from duplex.annotations import Annotations
 from duplex.audio import Samples
 from duplex.events import ModelEvent
-from duplex.scenarios.base import Annotations
-from duplex.simulator.clock import Clock
+from duplex.timeline import Clock, Stopwatch, measured
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,9 @@ class SessionInfo:
     """What a model may know about the session it is opened for.
 
     ``annotations`` is there for instrument models (the oracle); a real system under test must not
-    read it.
+    read it. ``stopwatch`` is the session's measure of compute time: a model that budgets its own
+    work (decode until so much time is spent) reads it instead of a wall clock, so that a
+    lock-step run with the no-compute stopwatch is reproducible to the bit.
     """
 
     item_id: str
@@ -36,6 +38,7 @@ class SessionInfo:
     frame_size: int
     annotations: Annotations
     seed: int = 0
+    stopwatch: Stopwatch = field(default_factory=measured, compare=False)
 
 
 @dataclass(frozen=True, eq=False)

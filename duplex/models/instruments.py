@@ -194,12 +194,13 @@ class _OracleSession(PlannedSession):
                 self.say(talk, round((pause.start + p.latency) * rate))
         elif p.mode == "backchannel":
             bc = backchannel(rate)
-            for point in ann.extra.get("backchannel_reference", []):
-                self.say(bc, round((float(point["t"]) + p.latency) * rate))
-        interrupt = ann.extra.get("interrupt")
+            for point in ann.backchannel_points:
+                self.say(bc, round((point.t + p.latency) * rate))
+        interrupt = ann.interrupt
         self._watch_from: int | None = None
         if interrupt is not None and (p.stop is not None or p.respond is not None):
-            self._watch_from = round(float(interrupt["armed_at"]) * rate)
+            armed = interrupt.armed_at if interrupt.armed_at is not None else ann.turn_end
+            self._watch_from = round(armed * rate)
         self._stop, self._respond = p.stop, p.respond
         self._answer = utterance(p.length, rate)
         self._cue_start: int | None = None

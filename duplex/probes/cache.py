@@ -12,22 +12,15 @@ import hashlib
 import json
 import logging
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from duplex.audio import Samples
-from duplex.cachefile import atomic_write, audio_sha256
-from duplex.scenarios import cache as scenario_cache
+from duplex.cache import atomic_write, audio_sha256, cache_dir
 
 _FORMAT = 1
 _log = logging.getLogger(__name__)
-
-
-def cache_dir() -> Path:
-    """The ``probes`` folder beside the scenario cache (same ``$DUPLEX_BENCH_CACHE`` root)."""
-    return scenario_cache.cache_dir().parent / "probes"
 
 
 def key(payload: dict[str, Any]) -> str:
@@ -37,7 +30,7 @@ def key(payload: dict[str, Any]) -> str:
 
 
 def load_audio(k: str) -> tuple[Samples, int] | None:
-    path = cache_dir() / f"{k}.npz"
+    path = cache_dir("probes") / f"{k}.npz"
     if not path.is_file():
         return None
     try:
@@ -65,7 +58,7 @@ def store_audio(k: str, x: Samples, rate: int) -> None:
 
 
 def load_json(k: str) -> Any | None:
-    path = cache_dir() / f"{k}.json"
+    path = cache_dir("probes") / f"{k}.json"
     if not path.is_file():
         return None
     try:
@@ -84,4 +77,4 @@ def store_json(k: str, value: Any) -> None:
 
 
 def _atomic_write(name: str, write: Any) -> None:
-    atomic_write(cache_dir(), name, write, "probe cache")
+    atomic_write(cache_dir("probes"), name, write, "probe cache")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from duplex.errors import ConfigError
@@ -20,6 +18,8 @@ from duplex.probes.run import (
 )
 from duplex.probes.sets import SETS
 from duplex.probes.sweep import run_sweep
+from duplex.progress import progress as progress_of
+from duplex.provenance import run_folder
 
 
 def list_probe_choices() -> str:
@@ -34,27 +34,7 @@ def list_probe_choices() -> str:
 
 
 def default_out(model: str) -> Path:
-    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in model)[:48]
-    return Path("runs") / f"probe-{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
-def _progress(enabled: bool) -> Callable[[str, int, int], None] | None:
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    bar = None
-
-    def update(label: str, done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, unit="item", file=sys.stderr)
-        bar.set_postfix_str(label)
-        bar.update(1)
-        if done == total:
-            bar.close()
-
-    return update
+    return run_folder("probe", model)
 
 
 def probe_command(
@@ -93,7 +73,7 @@ def probe_command(
         print(f"sweep: {folder / 'sweep.csv'}, {folder / 'sweep.svg'}")
         return 0
     folder = out or default_out(config.model)
-    run = run_probe(config, on_progress=_progress(progress))
+    run = run_probe(config, on_progress=progress_of(progress) if progress else None)
     print(format_table(run.rows, run.timing, run.failures))
     print(f"results: {write_results(run, folder)}")
     return 0

@@ -29,8 +29,6 @@ Inference
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +37,7 @@ from typing import Any
 from duplex.errors import BackendError, ConfigError
 from duplex.probes import batching
 from duplex.probes.scoring import TEXT, TokenScores
+from duplex.provenance import file_sha256, package_version
 
 BOUNDARY_RULE = "prefix-of-joined, else separate with leading space"
 
@@ -283,7 +282,7 @@ def load_hf(path: str, *, threads: int, name: str | None = None) -> CausalLMScor
         model = tf.AutoModelForCausalLM.from_pretrained(str(folder), local_files_only=True)
     except (OSError, ValueError) as exc:
         raise BackendError(f"cannot load a causal LM from {folder}: {exc}") from exc
-    info = {"path": str(folder), "format": "hf", "transformers": _version("transformers")}
+    info = {"path": str(folder), "format": "hf", "transformers": package_version("transformers")}
     return CausalLMScorer(model, tokenizer, name=name or f"hf:{path}", info=info)
 
 
@@ -314,9 +313,9 @@ def load_gguf(target: str, *, threads: int, name: str | None = None) -> CausalLM
     info = {
         "path": str(folder / gguf),
         "format": "gguf (de-quantised to float32 by transformers)",
-        "sha256_prefix": _sha256_prefix(folder / gguf),
-        "transformers": _version("transformers"),
-        "gguf": _version("gguf"),
+        "sha256_prefix": file_sha256(folder / gguf),
+        "transformers": package_version("transformers"),
+        "gguf": package_version("gguf"),
     }
     return CausalLMScorer(model, tokenizer, name=name or f"gguf:{target}", info=info)
 
@@ -327,20 +326,5 @@ def load_smollm2(*, threads: int) -> CausalLMScorer:
 
     path = gguf_path()
     scorer = load_gguf(str(path), threads=threads, name="smollm2")
-    scorer.info.update({"package": PACKAGE, "package_version": _version(PACKAGE)})
+    scorer.info.update({"package": PACKAGE, "package_version": package_version(PACKAGE)})
     return scorer
-
-
-def _sha256_prefix(path: Path, n: int = 16) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:n]
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None

@@ -211,7 +211,8 @@ def _naming(set_name: str, items: Sequence[ProbeItem], condition: str) -> Iterat
     except DuplexError as exc:
         ids = items[0].id if len(items) == 1 else f"{items[0].id}..{items[-1].id}"
         where = f"probe set {set_name!r}, item {ids}, condition {condition}"
-        raise type(exc)(f"{where}: {exc}") from exc
+        exc.within(where)
+        raise
 
 
 def _score_chunk(

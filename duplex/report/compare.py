@@ -19,15 +19,16 @@ compares them anyway and the output says so.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from duplex.errors import ConfigError, ResultsError
+from duplex.registry import did_you_mean
 from duplex.report.paired import paired_bootstrap_ci, sign_flip_pvalue
-from duplex.report.runs import Direction, RunData, directions
+from duplex.report.rundata import Direction, RunData
+from duplex.report.runs import directions
 
 ALPHA = 0.05
 N_RESAMPLES = 5000
@@ -250,8 +251,7 @@ def _resolve_limits(
             elsewhere.append(name)
             continue
         if metric not in keys:
-            close = difflib.get_close_matches(metric, keys, n=3, cutoff=0.5)
-            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            hint = did_you_mean(metric, keys)
             raise ConfigError(
                 f"--max-regression {name}: no metric {metric!r} in these {task} runs{hint}"
             )

@@ -3,7 +3,7 @@
 Everything is inline (CSS, a few lines of script, SVG, audio as data: URIs), so the file opens
 offline and can be attached to an issue or a CI artefact. Contents:
 
-- a leaderboard across runs: the anchor's columns then ours (:data:`LEADERBOARD_COLUMNS`), each
+- a leaderboard across runs: the anchor's columns then ours (as the tasks declare them), each
   cell a mean with its 95% bootstrap interval and n;
 - metric-against-step plots when the runs are successive checkpoints (a step in run.json, the
   model spec or the folder name, or given explicitly);
@@ -26,7 +26,8 @@ from typing import Any
 
 from duplex.errors import AudioError, ConfigError, ResultsError
 from duplex.report.media import encode_clip, envelope, session_mix
-from duplex.report.runs import STEP_RE, RunData, directions, expand_runs, number
+from duplex.report.rundata import STEP_RE, RunData, number
+from duplex.report.runs import directions, expand_runs
 from duplex.report.svg import (
     LEFT,
     RIGHT,
@@ -36,7 +37,7 @@ from duplex.report.svg import (
     timeline_from_session,
     timeline_svg,
 )
-from duplex.report.table import LEADERBOARD_COLUMNS
+from duplex.report.table import suite_columns
 
 ENVELOPE_BINS = 480
 
@@ -201,7 +202,7 @@ def _leaderboard(runs: Sequence[RunData], ctx: _Ctx) -> str:
             "lower/higher is better, best in bold. FDB-rule figures are comparable with the "
             "anchor's only up to the ASR backend, named per run below.</p>"
         )
-        parts.append(_board(suites, ctx, LEADERBOARD_COLUMNS, labels))
+        parts.append(_board(suites, ctx, suite_columns(), labels))
     if probes:
         parts.append(
             '<h3>Intelligence probes</h3><p class="note">Pairwise continuation accuracy '
@@ -225,7 +226,7 @@ def _step_plots(runs: Sequence[RunData], ctx: _Ctx) -> str:
     plots = []
     for task in sorted({r.task for r in stepped}):
         of_task = [r for r in stepped if r.task == task]
-        keys = [k for t, k, _h in LEADERBOARD_COLUMNS if t == task]
+        keys = [k for t, k, _h in suite_columns() if t == task]
         keys += [k for r in of_task for k, _l, _d in r.headline]
         for key in dict.fromkeys(keys):
             series: dict[str, list[StepPoint]] = {}

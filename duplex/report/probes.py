@@ -18,7 +18,7 @@ from typing import Any
 
 from duplex.errors import ResultsError
 from duplex.metrics.stats import summarize
-from duplex.report.runs import RunData, number
+from duplex.report.rundata import RunData, number
 
 TASK = "probe"
 REFERENCE = "t2t"

@@ -7,6 +7,8 @@ RUN/
   summary.json      aggregates with bootstrap intervals (rewritten after every run, even partial)
   sessions/ITEM/    input.wav output.wav session.wav session.json
 ```
+The documents are typed (:mod:`duplex.report.documents`); the store writes only those types and
+reads any format it knows, upgraded to the current one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from duplex.errors import ResultsError
+from duplex.report.documents import (
+    ResultRow,
+    RunDoc,
+    Summary,
+    to_json,
+    upgrade_row,
+    upgrade_run_doc,
+    upgrade_summary,
+)
 
 #: Fields of run.json that must match for --resume to continue a run: anything else would mix
 #: results measured under different conditions in one table.
@@ -25,34 +36,45 @@ IDENTITY_FIELDS = ("suite", "suite_version", "model", "clock", "vad", "asr", "fr
 
 class RunStore:
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.results_path = folder / "results.jsonl"
+        self.folder = Path(folder)
+        self.results_path = self.folder / "results.jsonl"
+        self.run_path = self.folder / "run.json"
+        self.summary_path = self.folder / "summary.json"
 
     def session_dir(self, item_id: str) -> Path:
         return self.folder / "sessions" / item_id
 
-    def open(self, config: dict[str, Any], *, resume: bool) -> dict[str, dict[str, Any]]:
+    def open(self, run_doc: RunDoc, *, resume: bool) -> dict[str, ResultRow]:
         """Create or reopen the run; returns results already recorded, keyed by item id."""
-        run_json = self.folder / "run.json"
-        if run_json.exists():
+        if self.run_path.exists():
             if not resume:
                 raise ResultsError(
                     f"{self.folder}: a run is already there; pass --resume to finish it "
                     "or choose another --out"
                 )
-            previous = self._read_json(run_json)
+            previous = self.read_run_doc().config
             for key in IDENTITY_FIELDS:
-                if previous.get("config", {}).get(key) != config["config"].get(key):
-                    was, now = previous.get("config", {}).get(key), config["config"].get(key)
-                    raise ResultsError(f"{run_json}: cannot resume, {key} was {was!r}, now {now!r}")
+                was, now = getattr(previous, key), getattr(run_doc.config, key)
+                if was != now:
+                    raise ResultsError(
+                        f"{self.run_path}: cannot resume, {key} was {was!r}, now {now!r}"
+                    )
             return self.read_results()
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._write_json(run_json, config)
+        self.write_json(self.run_path, to_json(run_doc))
         return {}
 
-    def read_results(self) -> dict[str, dict[str, Any]]:
+    def read_run_doc(self) -> RunDoc:
+        return upgrade_run_doc(self.read_json(self.run_path), str(self.run_path))
+
+    def read_summary(self) -> Summary | None:
+        if not self.summary_path.is_file():
+            return None
+        return upgrade_summary(self.read_json(self.summary_path), str(self.summary_path))
+
+    def read_results(self) -> dict[str, ResultRow]:
         """Latest line per item. A torn last line (crash mid-write) is ignored, not fatal."""
-        out: dict[str, dict[str, Any]] = {}
+        out: dict[str, ResultRow] = {}
         if not self.results_path.exists():
             return out
         lines = self.results_path.read_text().splitlines()
@@ -60,34 +82,37 @@ class RunStore:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                doc = json.loads(line)
             except json.JSONDecodeError as exc:
                 if i == len(lines) - 1:
                     continue
                 raise ResultsError(
                     f"{self.results_path}: line {i + 1} is not JSON ({exc})"
                 ) from exc
-            out[row["item_id"]] = row
+            row = upgrade_row(doc, f"{self.results_path}: line {i + 1}")
+            out[row.item_id] = row
         return out
 
-    def append(self, row: dict[str, Any]) -> None:
+    def append(self, row: ResultRow) -> None:
         with self.results_path.open("a") as f:
-            f.write(json.dumps(row, default=str) + "\n")
+            f.write(json.dumps(to_json(row), default=str) + "\n")
             f.flush()
             os.fsync(f.fileno())
 
-    def write_summary(self, summary: dict[str, Any]) -> None:
-        self._write_json(self.folder / "summary.json", summary)
+    def write_summary(self, summary: Summary) -> None:
+        self.write_json(self.summary_path, to_json(summary))
 
-    def _read_json(self, path: Path) -> dict[str, Any]:
+    def read_json(self, path: Path) -> dict[str, Any]:
         try:
-            data: dict[str, Any] = json.loads(path.read_text())
+            data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise ResultsError(f"{path}: unreadable ({exc})") from exc
+        if not isinstance(data, dict):
+            raise ResultsError(f"{path}: expected a JSON object")
         return data
 
     @staticmethod
-    def _write_json(path: Path, data: dict[str, Any]) -> None:
+    def write_json(path: Path, data: dict[str, Any]) -> None:
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(json.dumps(data, indent=2, default=str))
         tmp.replace(path)

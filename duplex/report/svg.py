@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from duplex.annotations import Annotations
+
 # Timeline geometry (viewBox units).
 W = 1000.0
 LEFT = 56.0
@@ -140,19 +142,15 @@ def timeline_from_session(
     model_level: npt.NDArray[np.float64],
 ) -> Timeline:
     """Read the annotations a timeline shows out of a session.json document."""
-    ann = session.get("annotations") or {}
+    ann = Annotations.from_json(session.get("annotations") or {})
     rate = float(session.get("sample_rate") or 24000)
     duration = float(session.get("samples") or 0) / rate
     tl = Timeline(duration, user_level, model_level)
-    tl.pauses = [(float(p["start"]), float(p["end"])) for p in ann.get("pauses", [])]
-    tl.speech = [
-        (float(s["start"]), float(s["end"]), str(s.get("text", ""))) for s in ann.get("speech", [])
-    ]
-    if ann.get("speech"):
-        tl.turn_end = float(ann.get("turn_end", tl.speech[-1][1]))
-    for cue in (ann.get("extra") or {}).get("cues") or []:
-        if isinstance(cue, dict) and "start" in cue and "end" in cue:
-            tl.cues.append((float(cue["start"]), float(cue["end"]), str(cue.get("name", "cue"))))
+    tl.pauses = [(p.start, p.end) for p in ann.pauses]
+    tl.speech = [(s.start, s.end, s.text) for s in ann.speech]
+    if ann.speech:
+        tl.turn_end = ann.turn_end
+    tl.cues = [(c.start, c.end, c.name) for c in ann.cues]
     for ev in session.get("events") or []:
         if ev.get("type") == "ModelAudio" or "t" not in ev:
             continue

@@ -1,37 +1,39 @@
-"""Plain-text result tables for the terminal."""
+"""Plain-text result tables for the terminal.
+
+The leaderboard's columns are the tasks' (:meth:`duplex.metrics.tasks.Task.columns`): the
+anchor's published figures first, in its task order, then ours. A missing metric or suite shows
+as "-". FDB-rule figures are comparable with the anchor's table only up to the ASR backend,
+which every summary names.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-#: The anchor's published v1 columns, then ours. (task, metric key, header). A missing metric or
-#: suite shows as "-". The judge score comes with the judges; FDB-rule figures are comparable with
-#: the anchor's table only up to the ASR backend, which every summary names.
-LEADERBOARD_COLUMNS: list[tuple[str, str, str]] = [
-    ("pause_handling", "tor_fdb", "pause TOR"),
-    ("backchannel", "tor", "bc TOR"),
-    ("backchannel", "frequency_fdb", "bc freq"),
-    ("backchannel", "jsd_fdb", "JSD"),
-    ("turn_taking", "tor_fdb", "turn TOR"),
-    ("turn_taking", "latency_fdb_s", "turn lat s"),
-    ("user_interruption", "tor_fdb", "int TOR"),
-    ("user_interruption", "judge_score", "judge 0-5"),
-    ("user_interruption", "latency_fdb_s", "int lat s"),
-    # ours
-    ("pause_handling", "tor_window", "pause TOR win"),
-    ("turn_taking", "latency_vad_s", "turn lat VAD"),
-    ("backchannel", "frequency", "bc freq ours"),
-    ("backchannel", "js_divergence", "bc JS div"),
-    ("user_interruption", "stop_latency_s", "stop lat s"),
-]
+from duplex.metrics.tasks import all_tasks, leaderboard_columns
+
+
+def suite_columns() -> list[tuple[str, str, str]]:
+    """(task, metric key, header) per leaderboard column, from the registered tasks."""
+    return [(task, m.key, str(m.column)) for task, m in leaderboard_columns(all_tasks())]
 
 
 def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
-def format_summary(summary: dict[str, Any]) -> str:
+def _doc(summary: Any) -> dict[str, Any]:
+    """A summary as its JSON object, whether typed (:class:`~duplex.report.documents.Summary`)
+    or already read as JSON."""
+    if hasattr(summary, "model_dump"):
+        out: dict[str, Any] = summary.model_dump(mode="json")
+        return out
+    return dict(summary)
+
+
+def format_summary(summary: Any) -> str:
     """Headline metrics first (with their direction), then every other metric."""
+    summary = _doc(summary)
     items = summary["items"]
     lines = [
         f"{summary['suite']} v{summary['suite_version']} | model {summary['model']} | "
@@ -59,17 +61,19 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def format_leaderboard(summaries: list[dict[str, Any]]) -> str:
-    """One row per model, the anchor's columns then ours, from per-suite summaries."""
+def format_leaderboard(summaries: list[Any]) -> str:
+    """One row per model, the anchor's columns then ours (as the tasks declare them), from
+    per-suite summaries."""
     by_model: dict[str, dict[str, dict[str, Any]]] = {}
-    for s in summaries:
+    for s in map(_doc, summaries):
         by_model.setdefault(s["model"], {})[s.get("task", s["suite"])] = s["metrics"]
-    headers = [h for _, _, h in LEADERBOARD_COLUMNS]
+    columns = suite_columns()
+    headers = [h for _, _, h in columns]
     width = max(len(h) for h in headers)
     lines = [f"{'model':<28} " + " ".join(f"{h:>{width}}" for h in headers)]
     for model, tasks in by_model.items():
         cells = []
-        for task, key, _ in LEADERBOARD_COLUMNS:
+        for task, key, _ in columns:
             m = tasks.get(task, {}).get(key)
             cells.append(f"{_fmt(None if m is None else m['mean']):>{width}}")
         lines.append(f"{model[:28]:<28} " + " ".join(cells))

@@ -11,24 +11,20 @@ Typical use::
 Heavy dependencies (onnxruntime, the voice) load only when an item is first rendered.
 """
 
-from duplex.scenarios.base import Annotations, Cue, ScenarioItem, Span, SpeechSpan
-from duplex.scenarios.render import RENDERER_VERSION, backchannel_reference
-from duplex.scenarios.spec import Interrupt, ItemSpec, SuiteSpec, load_spec
+from duplex.scenarios.base import ReactiveCue, ScenarioItem
+from duplex.scenarios.render import RENDERER_VERSION
+from duplex.scenarios.spec import InterruptSpec, ItemSpec, SuiteSpec, load_spec
 from duplex.scenarios.suite import SUITES, Suite, describe_suites, load_suite
 
 __all__ = [
     "RENDERER_VERSION",
     "SUITES",
-    "Annotations",
-    "Cue",
-    "Interrupt",
+    "InterruptSpec",
     "ItemSpec",
+    "ReactiveCue",
     "ScenarioItem",
-    "Span",
-    "SpeechSpan",
     "Suite",
     "SuiteSpec",
-    "backchannel_reference",
     "describe_suites",
     "load_spec",
     "load_suite",

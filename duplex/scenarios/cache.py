@@ -11,32 +11,20 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from duplex.annotations import Annotations
 from duplex.audio import Samples
-from duplex.cachefile import atomic_write, audio_sha256
-from duplex.scenarios.base import Annotations, Cue
+from duplex.cache import atomic_write, audio_sha256, cache_dir
+from duplex.scenarios.base import ReactiveCue
 
-CACHE_ENV = "DUPLEX_BENCH_CACHE"
 _FORMAT = 2  # 2: cues
 
 _log = logging.getLogger(__name__)
-
-
-def cache_dir() -> Path:
-    """``$DUPLEX_BENCH_CACHE/scenarios``, else ``~/.cache/duplex-bench/scenarios``."""
-    root = os.environ.get(CACHE_ENV)
-    if root:
-        return Path(root).expanduser() / "scenarios"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "duplex-bench" / "scenarios"
 
 
 @dataclass(frozen=True)
@@ -45,12 +33,12 @@ class Entry:
     sample_rate: int
     annotations: Annotations
     provenance: dict[str, Any]
-    cues: tuple[Cue, ...] = ()
+    cues: tuple[ReactiveCue, ...] = ()
 
 
 def load(spec_hash: str) -> Entry | None:
     """The cached entry, or None when absent or failing any integrity check."""
-    path = cache_dir() / f"{spec_hash}.npz"
+    path = cache_dir("scenarios") / f"{spec_hash}.npz"
     if not path.is_file():
         return None
     try:
@@ -72,7 +60,7 @@ def load(spec_hash: str) -> Entry | None:
         ):
             raise ValueError("header does not match the content")
         cues = tuple(
-            Cue(
+            ReactiveCue(
                 name=str(c["name"]),
                 text=str(c["text"]),
                 audio=x,
@@ -97,7 +85,7 @@ def load(spec_hash: str) -> Entry | None:
 
 def store(spec_hash: str, entry: Entry) -> None:
     """Write an entry atomically; a cache that cannot be written is logged, not fatal."""
-    folder = cache_dir()
+    folder = cache_dir("scenarios")
     header = {
         "format": _FORMAT,
         "spec_hash": spec_hash,

@@ -9,8 +9,8 @@ Each ``say`` is synthesised, trimmed to its voiced edges and resampled to the se
 indices divided by the rate, so ``round(t * SESSION_RATE)`` gives the sample back exactly, and
 every pause span is precisely the gap between the speech spans around it.
 
-Items with an ``interrupt`` (task ``user_interruption``) get one reactive :class:`Cue`: its audio
-(the interrupting utterance, same voice and rate, trimmed) is not mixed into the item audio; the
+Items with an ``interrupt`` get one :class:`ReactiveCue`: its audio (the interrupting utterance,
+same voice and rate, trimmed) is not mixed into the item audio; the
 simulator places it while streaming. The cue is armed at the end of the context turn
 (``armed_at`` = ``turn_end``) and falls back to ``fallback_at`` = ``turn_end + fallback_after``.
 The latest it can start is just under ``fallback_at + after_model_onset`` (the model starts
@@ -18,101 +18,39 @@ speaking just before the fallback), so the item audio runs to
 ``fallback_at + after_model_onset + cue duration + tail``: whatever the model does, at least
 ``tail`` seconds of silence follow the interruption.
 
-Items of task ``backchannel`` get a reference of where a listener would backchannel in
-``Annotations.extra["backchannel_reference"]`` (:func:`backchannel_reference`).
+The annotations carry what the script planned (an :class:`~duplex.annotations.Interrupt`); what a
+task derives from them (the backchannel task's reference points) is the task's business, done
+when the item is prepared for it (:meth:`duplex.metrics.tasks.Task.prepare`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Any
 
 from duplex import audio
+from duplex.annotations import Annotations, Interrupt
 from duplex.audio import SESSION_RATE, Placed, Samples
 from duplex.errors import ScenarioError
 from duplex.scenarios import cache
-from duplex.scenarios.base import Annotations, Cue, ScenarioItem, Span, SpeechSpan
+from duplex.scenarios.base import ReactiveCue, ScenarioItem
 from duplex.scenarios.spec import Defaults, ItemSpec, Pause, SuiteSpec
 from duplex.speech import tts
+from duplex.timeline import Span, SpeechSpan
 
 #: Bump when the layout or processing changes, so that old cache entries stop matching.
 #: 2: reactive cues (interrupt), backchannel reference, task in the hash.
-RENDERER_VERSION = "2"
-
-#: Tasks whose annotations carry a backchannel reference.
-BACKCHANNEL_TASKS = frozenset({"backchannel"})
-
-# --- backchannel reference (documented in docs/DESIGN.md, "Backchannel reference") ---
-#: Pauses shorter than this are not backchannel opportunities (too short to respond in).
-BACKCHANNEL_MIN_PAUSE = 0.2
-#: The pause factor grows linearly from its floor at BACKCHANNEL_MIN_PAUSE to 1 at this length.
-BACKCHANNEL_FULL_PAUSE = 0.8
-BACKCHANNEL_PAUSE_FLOOR = 0.5
-#: Boundary factor by how the speech before the pause ends.
-BOUNDARY_WEIGHTS = {"sentence": 1.0, "clause": 0.6, "none": 0.3}
-_SENTENCE_END = (".", "?", "!")
-_CLAUSE_END = (",", ";", ":", "-", "\u2013", "\u2014")
-_CLOSING = "\"')\u201d\u2019"
+#: 3: typed annotation parts; no task-specific annotations, so no task in the hash.
+RENDERER_VERSION = "3"
 
 
-def boundary(text: str) -> str:
-    """How a stretch of speech ends: "sentence" (. ? !), "clause" (, ; : dash) or "none"."""
-    end = text.rstrip().rstrip(_CLOSING)
-    if end.endswith(("...", "\u2026")):
-        return "clause"  # a trailing-off ellipsis holds the floor: not a finished sentence
-    if end.endswith(_SENTENCE_END):
-        return "sentence"
-    if end.endswith(_CLAUSE_END):
-        return "clause"
-    return "none"
-
-
-def backchannel_weight(pause: float, kind: str) -> float:
-    """Relative weight of a backchannel opportunity at a pause of ``pause`` s after a ``kind``
-    boundary: ``BOUNDARY_WEIGHTS[kind] * pause factor``, the pause factor rising linearly from
-    0.5 at 0.2 s to 1.0 at 0.8 s and flat beyond; 0 for pauses under 0.2 s.
-
-    Why: listeners place backchannels in the speaker's pauses at the ends of units (the
-    transition points of conversation analysis), more often at complete sentences than at
-    clause-internal boundaries, and the more room a pause leaves, the likelier a response fits
-    into it. Past about 0.8 s any listener has had time to react, so longer silence adds
-    nothing (it starts to invite a full turn instead). Under 0.2 s there is no time to respond
-    without overlapping the next words. Weights are relative; the metrics normalise them.
-    """
-    if pause < BACKCHANNEL_MIN_PAUSE:
-        return 0.0
-    span = BACKCHANNEL_FULL_PAUSE - BACKCHANNEL_MIN_PAUSE
-    rise = min(1.0, (pause - BACKCHANNEL_MIN_PAUSE) / span)
-    factor = BACKCHANNEL_PAUSE_FLOOR + (1.0 - BACKCHANNEL_PAUSE_FLOOR) * rise
-    return round(BOUNDARY_WEIGHTS[kind] * factor, 6)
-
-
-def backchannel_reference(annotations: Annotations) -> list[dict[str, float]]:
-    """Reference backchannel points ``[{"t": s, "weight": w}, ...]`` from a rendered timeline.
-
-    One point per internal pause of at least 0.2 s, at the pause start (the speech offset), with
-    :func:`backchannel_weight` of the pause length and of how the speech before it ends. The end
-    of the turn is not a point: the silence after it is a turn transition, not a backchannel
-    slot.
-    """
-    points: list[dict[str, float]] = []
-    for before, gap in zip(annotations.speech, annotations.pauses, strict=False):
-        # Each pause follows the speech span of the same index (render layout). The length is
-        # taken in whole samples, so a 0.2 s pause is exactly 0.2, not 0.19999999999999996.
-        pause = round(gap.duration * SESSION_RATE) / SESSION_RATE
-        weight = backchannel_weight(pause, boundary(before.text))
-        if weight > 0.0:
-            points.append({"t": gap.start, "weight": weight})
-    return points
-
-
-def spec_hash(item: ItemSpec, defaults: Defaults, tts_provenance: dict[str, Any], task: str) -> str:
+def spec_hash(item: ItemSpec, defaults: Defaults, tts_provenance: dict[str, Any]) -> str:
     """sha256 of everything that determines the rendered audio, cues and annotations."""
     canonical = {
         "item": item.to_json(),
         "defaults": {"lead_in": defaults.lead_in, "tail": defaults.tail},
-        "task": task,  # selects task-specific annotations (the backchannel reference)
         "renderer": RENDERER_VERSION,
         "session_rate": SESSION_RATE,
         "tts": tts_provenance,
@@ -159,13 +97,12 @@ def _place_script(
 
 
 def layout(
-    item: ItemSpec, defaults: Defaults, task: str, where: str
-) -> tuple[Samples, Annotations, tuple[Cue, ...]]:
-    """The item audio, annotations (with task-specific extras) and reactive cues."""
+    item: ItemSpec, defaults: Defaults, where: str
+) -> tuple[Samples, Annotations, tuple[ReactiveCue, ...]]:
+    """The item audio, its annotations and its reactive cues."""
     placed, annotations, end = _place_script(item, defaults, where)
     tail = audio.seconds_to_samples(defaults.tail, SESSION_RATE)
-    extra: dict[str, Any] = {}
-    cues: tuple[Cue, ...] = ()
+    cues: tuple[ReactiveCue, ...] = ()
     total = end + tail
     if item.interrupt is not None:
         spec = item.interrupt
@@ -173,7 +110,7 @@ def layout(
         fallback = end + audio.seconds_to_samples(spec.fallback_after, SESSION_RATE)
         latest_start = fallback + audio.seconds_to_samples(spec.after_model_onset, SESSION_RATE)
         total = latest_start + cue_audio.size + tail
-        cue = Cue(
+        cue = ReactiveCue(
             name="interrupt",
             text=spec.text,
             audio=cue_audio,
@@ -182,29 +119,28 @@ def layout(
             fallback_at=fallback / SESSION_RATE,
         )
         cues = (cue,)
-        extra["interrupt"] = {
-            "text": spec.text,
-            "context": annotations.text,
-            "after_model_onset": cue.after_model_onset,
-            "armed_at": cue.armed_at,
-            "fallback_at": cue.fallback_at,
-            "duration": cue.duration,
-        }
-    if task in BACKCHANNEL_TASKS:
-        extra["backchannel_reference"] = backchannel_reference(annotations)
-    if extra:
-        annotations = Annotations(annotations.speech, annotations.pauses, extra)
+        annotations = replace(
+            annotations,
+            interrupt=Interrupt(
+                text=spec.text,
+                context=annotations.text,
+                after_model_onset=cue.after_model_onset,
+                armed_at=cue.armed_at,
+                fallback_at=cue.fallback_at,
+                duration=cue.duration,
+            ),
+        )
     return audio.mix(placed, length=total), annotations, cues
 
 
 def render_item(suite: SuiteSpec, item: ItemSpec, *, use_cache: bool = True) -> ScenarioItem:
     """Render one item, from the cache when a valid entry exists."""
     provenance_tts = tts.tts_provenance()
-    key = spec_hash(item, suite.defaults, provenance_tts, suite.task)
+    key = spec_hash(item, suite.defaults, provenance_tts)
     entry = cache.load(key) if use_cache else None
     if entry is None:
         where = f"{suite.path.name}: item {item.id!r}"
-        samples, annotations, cues = layout(item, suite.defaults, suite.task, where)
+        samples, annotations, cues = layout(item, suite.defaults, where)
         provenance = {
             "voice": item.voice,
             "rate": item.rate,

@@ -40,7 +40,7 @@ possible end of the interruption (see :mod:`duplex.scenarios.render`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,9 +57,6 @@ LEAD_IN_RANGE = (0.0, 30.0)
 TAIL_RANGE = (0.0, 60.0)
 AFTER_MODEL_ONSET_RANGE = (0.0, 10.0)
 FALLBACK_AFTER_RANGE = (0.0, 30.0)
-
-#: Tasks whose items must each carry an ``interrupt``.
-INTERRUPT_TASKS = frozenset({"user_interruption"})
 
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # ids end up in file names
 _VERSION_PATTERN = re.compile(r"^\d+(\.\d+)*$")
@@ -93,7 +90,7 @@ class InterruptTiming:
 
 
 @dataclass(frozen=True)
-class Interrupt:
+class InterruptSpec:
     """A reactive interrupting utterance, with the suite's timing defaults applied."""
 
     text: str
@@ -128,7 +125,7 @@ class ItemSpec:
     seed: int
     script: tuple[Step, ...]
     note: str = ""
-    interrupt: Interrupt | None = None
+    interrupt: InterruptSpec | None = None
 
     @property
     def pauses(self) -> tuple[float, ...]:
@@ -163,6 +160,20 @@ class SuiteSpec:
     description: str
     defaults: Defaults
     items: tuple[ItemSpec, ...]
+
+
+def require_fields(spec: SuiteSpec, fields: Iterable[str], task: str) -> None:
+    """Every item carries each of ``fields`` (e.g. the ``interrupt`` cue a task's items need).
+
+    The task that needs them says so (:attr:`duplex.metrics.tasks.Task.cues`); the parser itself
+    knows no task.
+    """
+    for name in sorted(fields):
+        for item in spec.items:
+            if getattr(item, name, None) is None:
+                raise _Where(spec.path, f"item {item.id!r}").error(
+                    name, f"missing (every item of task {task!r} needs one)"
+                )
 
 
 class _Where:
@@ -265,13 +276,13 @@ def _defaults(raw: object, where: _Where) -> Defaults:
     )
 
 
-def _interrupt(raw: object, defaults: InterruptTiming, where: _Where) -> Interrupt:
+def _interrupt(raw: object, defaults: InterruptTiming, where: _Where) -> InterruptSpec:
     d = _mapping(raw, where, "interrupt")
     _check_keys(d, _INTERRUPT_KEYS, where, "interrupt")
     if "say" not in d:
         raise where.error("interrupt.say", "missing")
     timing = _timing(d, defaults, where, "interrupt")
-    return Interrupt(
+    return InterruptSpec(
         text=_string(d["say"], where, "interrupt.say"),
         after_model_onset=timing.after_model_onset,
         fallback_after=timing.fallback_after,
@@ -352,12 +363,6 @@ def parse_suite(raw: object, path: Path) -> SuiteSpec:
         raise where.error("items", f"expected a non-empty list, got {_describe(raw_items)}")
     items = tuple(_item(raw, i, defaults, path) for i, raw in enumerate(raw_items))
     task = _string(top["task"], where, "task") if "task" in top else suite
-    if task in INTERRUPT_TASKS:
-        for item in items:
-            if item.interrupt is None:
-                raise _Where(path, f"item {item.id!r}").error(
-                    "interrupt", f"missing (every item of task {task!r} needs one)"
-                )
     seen: dict[str, int] = {}
     for i, item in enumerate(items):
         if item.id in seen:

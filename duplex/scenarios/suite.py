@@ -5,6 +5,7 @@ Adding a suite is adding ``suites/<name>.yaml``; the registry lists every file t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from duplex.errors import ScenarioError
 from duplex.registry import Registry
 from duplex.scenarios.base import ScenarioItem
 from duplex.scenarios.render import render_item
-from duplex.scenarios.spec import ItemSpec, SuiteSpec, load_spec
+from duplex.scenarios.spec import ItemSpec, SuiteSpec, load_spec, require_fields
 
 SUITES_DIR = Path(__file__).parent / "suites"
 
@@ -51,6 +52,11 @@ class Suite:
     @property
     def path(self) -> Path:
         return self.spec.path
+
+    def require(self, fields: Iterable[str], task: str) -> None:
+        """Raise a ScenarioError naming file, item and field unless every item carries each of
+        ``fields`` (the cue kinds ``task`` needs)."""
+        require_fields(self.spec, fields, task)
 
     def item_ids(self) -> list[str]:
         """Item ids in file order."""

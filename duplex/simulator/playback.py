@@ -11,14 +11,15 @@ interruption time in lock-step and in real time.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 
+from duplex.annotations import Annotations, Cue
 from duplex.audio import Samples
 from duplex.events import UserCueFired
-from duplex.scenarios.base import Annotations, Cue, ScenarioItem
+from duplex.scenarios.base import ReactiveCue, ScenarioItem
 
 #: Silero's analysis chunk (512 samples at 16 kHz) in seconds.
 VAD_CHUNK_S = 0.032
@@ -37,7 +38,7 @@ class UserPlayback:
         self.user = np.zeros(n_frames * frame_size, dtype=np.float32)
         self.user[: item.audio.size] = item.audio
         self._pending = list(item.cues)
-        self._resolved: list[dict[str, Any]] = []
+        self._resolved: list[Cue] = []
         self.fired: list[UserCueFired] = []
         self._vad: Any = None
         if self._pending:
@@ -99,27 +100,27 @@ class UserPlayback:
                 continue
             self._place(cue, max(start, now), trigger, onset)
 
-    def _place(self, cue: Cue, start: int, trigger: str, onset: int | None) -> None:
+    def _place(self, cue: ReactiveCue, start: int, trigger: str, onset: int | None) -> None:
         self._pending.remove(cue)
         stop = min(start + cue.audio.size, self.user.size)
         if stop > start:
             self.user[start:stop] += cue.audio[: stop - start]
-        record = {
-            "name": cue.name,
-            "text": cue.text,
-            "start": start / self.rate,
-            "end": (start + cue.audio.size) / self.rate,
-            "trigger": trigger,
-            "model_onset": None if onset is None else onset / self.rate,
-            "after_model_onset": cue.after_model_onset,
-            "truncated": stop < start + cue.audio.size,
-        }
-        self._resolved.append(record)
-        self.fired.append(UserCueFired(start, cue.name, record))
+        placed = Cue(
+            name=cue.name,
+            text=cue.text,
+            start=start / self.rate,
+            end=(start + cue.audio.size) / self.rate,
+            trigger="model_onset" if trigger == "model_onset" else "fallback",
+            model_onset=None if onset is None else onset / self.rate,
+            after_model_onset=cue.after_model_onset,
+            truncated=stop < start + cue.audio.size,
+        )
+        self._resolved.append(placed)
+        self.fired.append(UserCueFired(start, cue.name, asdict(placed)))
 
     def resolved_annotations(self) -> Annotations:
-        """The item's annotations with the cues as actually placed (``extra["cues"]``)."""
+        """The item's annotations with the cues as actually placed."""
         ann = self.item.annotations
         if not self.item.cues:
             return ann
-        return replace(ann, extra={**ann.extra, "cues": list(self._resolved)})
+        return ann.with_cues(self._resolved)

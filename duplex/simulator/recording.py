@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from duplex.annotations import Annotations
 from duplex.audio import Samples
 from duplex.events import Event
-from duplex.scenarios.base import Annotations
 
 
 @dataclass(eq=False)

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,27 +23,15 @@ import numpy as np
 
 from duplex.errors import ConfigError, ModelError
 from duplex.events import ModelAudio, ModelAudioCleared, ModelFailed, ModelText
-from duplex.models.adapters import LockstepAsStreaming
 from duplex.models.base import LockstepModel, Model, SessionInfo, StreamingModel, StreamingSession
 from duplex.scenarios.base import ScenarioItem
-from duplex.simulator.clock import SPIN_MARGIN_S, RealtimeClock
+from duplex.simulator.adapters import LockstepAsStreaming
 from duplex.simulator.playback import UserPlayback
 from duplex.simulator.recorder import Recorder
 from duplex.simulator.recording import Recording
+from duplex.timeline import SPIN_MARGIN_S, RealtimeClock, Stopwatch, measured
 
 FRAME_MS = 80
-
-#: How a lock-step driver learns how long a step took: an injected stopwatch, so that a test (or a
-#: user who wants bit-identical reruns) can put zero compute time on the timeline.
-Stopwatch = Callable[[], float]
-
-
-def measured() -> Stopwatch:
-    return time.perf_counter
-
-
-def no_compute() -> Stopwatch:
-    return lambda: 0.0
 
 
 @dataclass(frozen=True)
@@ -55,10 +41,12 @@ class SessionOptions:
     drain_s: float = 0.5
     connect_timeout_s: float = 30.0
     seed: int = 0
-    #: the real-time clock's blocking final wait (see duplex.simulator.clock); 0 when several
-    #: sessions share one event loop
+    #: the real-time clock's blocking final wait (see duplex.timeline); 0 when several sessions
+    #: share one event loop
     precise_wait_s: float = SPIN_MARGIN_S
-    stopwatch: Stopwatch = field(default=time.perf_counter, compare=False)
+    #: how a lock-step driver learns how long a step took (and how a model that budgets its own
+    #: compute measures it): no_compute() gives bit-identical reruns
+    stopwatch: Stopwatch = field(default_factory=measured, compare=False)
 
 
 class SessionFailed(ModelError):
@@ -78,8 +66,15 @@ def _frame_size(model: Model, rate: int, frame_ms: int) -> int:
     return rate * frame_ms // 1000
 
 
-def _info(item: ScenarioItem, frame_size: int, seed: int) -> SessionInfo:
-    return SessionInfo(item.item_id, item.sample_rate, frame_size, item.annotations, seed)
+def _info(item: ScenarioItem, frame_size: int, opts: SessionOptions) -> SessionInfo:
+    return SessionInfo(
+        item.item_id,
+        item.sample_rate,
+        frame_size,
+        item.annotations,
+        opts.seed,
+        stopwatch=opts.stopwatch,
+    )
 
 
 def _playback(
@@ -111,7 +106,7 @@ def run_lockstep(model: LockstepModel, item: ScenarioItem, opts: SessionOptions)
     frame_size = _frame_size(model, rate, opts.frame_ms)
     playback, recorder, n_frames = _playback(item, frame_size, model)
     watch = opts.stopwatch
-    session = model.open(_info(item, frame_size, opts.seed))
+    session = model.open(_info(item, frame_size, opts))
     busy_until = 0  # sample at which the model finished its previous step
     compute = np.zeros(n_frames)
     try:
@@ -169,7 +164,7 @@ async def run_realtime(
         LockstepAsStreaming(model) if isinstance(model, LockstepModel) else model  # type: ignore[assignment]
     )
     lateness = np.zeros(n_frames)
-    info = _info(item, frame_size, opts.seed)
+    info = _info(item, frame_size, opts)
     deadline = max(opts.connect_timeout_s, streaming.connect_timeout_s + 5.0)
     try:
         async with asyncio.timeout(deadline):

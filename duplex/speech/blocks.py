@@ -29,9 +29,9 @@ import soxr
 
 from duplex.audio import Samples
 from duplex.errors import AudioError
-from duplex.scenarios.base import Span
 from duplex.speech import edges, silero
 from duplex.speech.vad import VAD_BACKENDS, VAD_RATE, _hysteresis, _merge
+from duplex.timeline import Span
 
 #: ``read(start, stop)``: samples ``[start, stop)`` of the signal as float32.
 Reader = Callable[[int, int], Samples]

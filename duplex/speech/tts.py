@@ -55,7 +55,6 @@ import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any, Protocol
 
 import numpy as np
@@ -63,6 +62,7 @@ import numpy as np
 from duplex import audio
 from duplex.audio import Samples
 from duplex.errors import BackendError
+from duplex.provenance import package_version
 from duplex.registry import Registry
 
 #: Environment variable that selects the phonemizer ("espeak" or "gruut").
@@ -333,10 +333,10 @@ def _normalise(x: Samples, rate: int) -> Samples:
 
 
 def _dist_version(distribution: str, pip: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError as exc:
-        raise BackendError(_install_hint(distribution, pip)) from exc
+    version = package_version(distribution)
+    if version is None:
+        raise BackendError(_install_hint(distribution, pip))
+    return version
 
 
 def tts_provenance() -> dict[str, Any]:

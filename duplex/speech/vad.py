@@ -24,8 +24,8 @@ import soxr
 from duplex.audio import Samples, resample, validate
 from duplex.errors import AudioError
 from duplex.registry import Registry
-from duplex.scenarios.base import Span
 from duplex.speech import edges, silero
+from duplex.timeline import Span
 
 VAD_RATE = 16000
 #: Silero's rule: once in speech, a chunk only counts as silence below threshold - 0.15.

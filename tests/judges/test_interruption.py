@@ -13,7 +13,7 @@ from duplex.cli import main
 from duplex.errors import ConfigError
 from duplex.judges.cache import VerdictCache
 from duplex.judges.engine import Backoff
-from duplex.judges.interruption import judge_run
+from duplex.report.judged import judge_run
 from tests.judges.fake_api import FakeApi, Reply, anthropic_text, serve
 
 pytest.importorskip("anthropic")  # an optional dependency (the judges extra)

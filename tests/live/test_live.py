@@ -18,9 +18,9 @@ import pytest
 from duplex.audio import resample
 from duplex.live.devices import AudioDeviceError, DeviceInfo, FakeClockedIO, _choose
 from duplex.live.run import LiveRunConfig, write_live_run
-from duplex.live.score import score_live, user_turns
 from duplex.live.session import LiveOptions, SessionFiles, run_live
-from duplex.scenarios.base import Span
+from duplex.metrics.live import score_live, user_turns
+from duplex.timeline import Span
 
 RATE = 24000
 
@@ -60,7 +60,7 @@ def test_scripted_latency_through_a_clocked_fake_device(tmp_path: Path, device_r
     assert rec.timings["output_latency_s"] == pytest.approx(0.01)
     config = LiveRunConfig(model=model.spec, out=tmp_path / "run", asr=None)
     row = write_live_run(result, config, model.describe(), "live-test")
-    m = row["metrics"]
+    m = row.metrics
     assert m["user_turns"] == 1 and m["responses"] == 1
     # On a loaded machine a stall of the model's thread at the reply is heard (and measured) as
     # a late reply: the message says how late the frames were sent.

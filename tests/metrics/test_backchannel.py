@@ -11,27 +11,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import jensenshannon
 
+from duplex.annotations import Annotations, BackchannelPoint
 from duplex.metrics import TASKS, OutputAnalysis, analyze_output
-from duplex.metrics.backchannel import (
-    anchor_segments,
+from duplex.metrics.backchannel import anchor_segments, score, segment_kind
+from duplex.metrics.timing_bins import (
     fdb_histogram,
     n_bins,
     onset_distribution,
     resize,
-    score,
-    segment_kind,
     span_distribution,
 )
-from duplex.scenarios.base import Annotations, Span, SpeechSpan
 from duplex.simulator.recording import Recording
 from duplex.speech.asr import EMPTY, Transcript, Word
+from duplex.timeline import Span, SpeechSpan
 from tests.speech.speechdata import RATE, place, say
 
 DUR = 20.0
 POINTS = [3.0, 7.4, 11.8, 16.2]
 ANN = Annotations(
     speech=(SpeechSpan(0.3, 19.0, "a long story"),),
-    extra={"backchannel_reference": [{"t": t, "weight": 1.0} for t in POINTS]},
+    backchannel_points=tuple(BackchannelPoint(t, 1.0) for t in POINTS),
 )
 
 
@@ -99,7 +98,7 @@ def test_no_reference_leaves_distances_undefined_and_a_given_distribution_is_use
     s = score(rec(), bare, analysis)
     assert s["jsd_fdb"] is None and s["js_divergence"] is None and s["n_reference"] == 0
     given = [0.0] * 15 + [1.0, 1.0] + [0.0] * 84  # 101 bins: 20 s / 0.2 s + 1
-    ann = Annotations(speech=ANN.speech, extra={"backchannel_distribution": given})
+    ann = Annotations(speech=ANN.speech, backchannel_distribution=tuple(given))
     s = score(rec(), ann, analysis)
     expected = jensenshannon(fdb_histogram([Span(3.0, 3.3)], DUR), np.array(given))
     assert s["jsd_fdb"] == pytest.approx(float(expected), abs=1e-6)
@@ -152,7 +151,7 @@ def test_score_invariants(
     activity: list[Span], points: list[dict[str, float]], ws: list[Word]
 ) -> None:
     activity = sorted(activity, key=lambda s: s.start)
-    ann = Annotations(speech=(), extra={"backchannel_reference": points})
+    ann = Annotations(speech=(), backchannel_points=tuple(BackchannelPoint(**p) for p in points))
     s = score(rec(), ann, OutputAnalysis(tuple(activity), Transcript("", tuple(ws))))
     jsd, div = s["jsd_fdb"], s["js_divergence"]
     assert jsd is not None and div is not None
@@ -173,7 +172,7 @@ def test_reference_distributions_are_distributions(points: list[dict[str, float]
         assert (d >= 0).all() and d.sum() == pytest.approx(1.0)
     # backchannels exactly at equally weighted points: zero divergence
     equal = [(t, 1.0) for t, _ in pts]
-    ann = Annotations(speech=(), extra={"backchannel_reference": [{"t": t} for t, _ in equal]})
+    ann = Annotations(speech=(), backchannel_points=tuple(BackchannelPoint(t) for t, _ in equal))
     acks = sorted({round(t, 6) for t, _ in equal})
     spaced = all(b - a >= 0.6 for a, b in itertools.pairwise(acks))
     if spaced:  # separate utterances (gaps < 0.5 s would join them)

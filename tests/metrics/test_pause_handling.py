@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from duplex.annotations import Annotations
 from duplex.errors import ConfigError
 from duplex.metrics import TASKS, OutputAnalysis, Task, analyze_output
 from duplex.metrics.pause_handling import score
-from duplex.scenarios.base import Annotations, Span, SpeechSpan
+from duplex.metrics.tasks import Metric
 from duplex.simulator.recording import Recording
 from duplex.speech.asr import EMPTY, Transcript, Word
+from duplex.timeline import Span, SpeechSpan
 from tests.speech.speechdata import RATE, place, say
 
 ANN = Annotations(
@@ -97,4 +99,4 @@ def test_real_backchannel_and_silence() -> None:
 
 def test_a_headline_direction_is_checked() -> None:
     with pytest.raises(ConfigError, match="direction"):
-        Task("t", "1", score, [("tor_fdb", "TOR", "down")])
+        Task("t", "1", score, (Metric("tor_fdb", "TOR", "down"),))  # type: ignore[arg-type]

@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from duplex.metrics.response import fdb_latency, response, stop_latency, talking_at, words_from
-from duplex.scenarios.base import Span
 from duplex.speech.asr import Word
+from duplex.timeline import Span
 
 
 def test_response_is_the_first_long_utterance_from_just_before_the_event() -> None:

@@ -11,8 +11,8 @@ from duplex.metrics.takeover import (
     seconds_inside,
     windowed_takeover,
 )
-from duplex.scenarios.base import Span
 from duplex.speech.asr import Word
+from duplex.timeline import Span
 
 
 def words(*spans: tuple[float, float]) -> list[Word]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from duplex.annotations import Annotations
 from duplex.metrics import TASKS, OutputAnalysis, analyze_output
 from duplex.metrics.turn_taking import score
-from duplex.scenarios.base import Annotations, Span, SpeechSpan
 from duplex.simulator.recording import Recording
 from duplex.speech.asr import EMPTY, Transcript, Word
+from duplex.timeline import Span, SpeechSpan
 from tests.speech.speechdata import RATE, place, say
 
 TURN_END = 3.0

@@ -8,33 +8,34 @@ from typing import Any
 import numpy as np
 import pytest
 
+from duplex.annotations import Annotations, Cue, Interrupt
 from duplex.metrics import TASKS, OutputAnalysis, analyze_output, summarize
 from duplex.metrics.user_interruption import details, score
-from duplex.scenarios.base import Annotations, Span, SpeechSpan
 from duplex.simulator.recording import Recording
 from duplex.speech.asr import EMPTY, Transcript, Word
+from duplex.timeline import Span, SpeechSpan
 from tests.speech.speechdata import RATE, place, say
 
 DUR = 16.0
 ITEM = Annotations(
     speech=(SpeechSpan(0.5, 2.5, "tell me about the history of tea"),),
-    extra={"interrupt": {"text": "actually, what about coffee?", "context": "tell me about tea"}},
+    interrupt=Interrupt(text="actually, what about coffee?", context="tell me about tea"),
 )
 
 
-def cue(start: float, end: float, trigger: str = "model_onset") -> dict[str, Any]:
-    return {
-        "name": "interrupt",
-        "start": start,
-        "end": end,
-        "text": "actually, what about coffee?",
-        "trigger": trigger,
-        "model_onset": 3.1 if trigger == "model_onset" else None,
-    }
+def cue(start: float, end: float, trigger: Any = "model_onset") -> Cue:
+    return Cue(
+        name="interrupt",
+        start=start,
+        end=end,
+        text="actually, what about coffee?",
+        trigger=trigger,
+        model_onset=3.1 if trigger == "model_onset" else None,
+    )
 
 
 def resolved(start: float = 5.0, end: float = 6.5, trigger: str = "model_onset") -> Annotations:
-    return replace(ITEM, extra={**ITEM.extra, "cues": [cue(start, end, trigger)]})
+    return replace(ITEM, cues=(cue(start, end, trigger),))
 
 
 def rec(model: np.ndarray | None = None, ann: Annotations | None = None) -> Recording:

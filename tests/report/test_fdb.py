@@ -4,6 +4,7 @@ worked out by hand from the anchor's definitions; export -> score round trips.""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +12,16 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import jensenshannon
 
+from duplex.annotations import Annotations, BackchannelPoint, Cue, Interrupt
 from duplex.audio import read_wav, write_wav
 from duplex.errors import ConfigError, ScenarioError
 from duplex.metrics import TASKS, analyze_output
-from duplex.metrics.backchannel import fdb_histogram, span_distribution
+from duplex.metrics.timing_bins import fdb_histogram, span_distribution
+from duplex.report.documents import to_json as J
 from duplex.report.fdb import export_fdb_session, read_words, score_fdb_folder
-from duplex.scenarios.base import Annotations, Span, SpeechSpan
 from duplex.simulator.recording import Recording
 from duplex.speech.asr import Transcript, Word
+from duplex.timeline import Span, SpeechSpan
 from tests.speech.speechdata import place, say
 
 RATE16 = 16000
@@ -60,19 +63,19 @@ def test_turn_taking_folder_reproduces_the_anchor(tmp_path: Path) -> None:
     words10 = chunks(("well", 2.5, 2.8), ("the", 2.9, 3.0), ("way", 3.0, 3.6), ("is", 3.6, 3.8))
     sample(tmp_path, "10", {"turn_taking.json": tt, "output.json": words10})
     res = score_fdb_folder(tmp_path, "turn_taking")
-    assert [r["item_id"] for r in res.rows] == ["1", "2", "10"]  # natural order
-    m = {r["item_id"]: r["metrics"] for r in res.rows}
+    assert [r["item_id"] for r in [J(r) for r in res.rows]] == ["1", "2", "10"]  # natural order
+    m = {r["item_id"]: r["metrics"] for r in [J(r) for r in res.rows]}
     assert (m["1"]["tor_fdb"], m["1"]["latency_fdb_s"]) == (1, pytest.approx(0.5))
     assert (m["2"]["tor_fdb"], m["2"]["latency_fdb_s"]) == (0, None)
     assert (m["10"]["tor_fdb"], m["10"]["latency_fdb_s"]) == (1, 0.0)
     # the output audio is silent: our voice-activity figures see no response
     assert m["1"]["tor"] == 0 and m["1"]["latency_vad_s"] is None
-    s = res.summary["metrics"]
+    s = J(res.summary)["metrics"]
     assert s["tor_fdb"]["mean"] == pytest.approx(2 / 3)
     assert s["latency_fdb_s"]["mean"] == pytest.approx(0.25) and s["latency_fdb_s"]["n"] == 2
-    assert res.summary["backends"]["asr"] == "output.json (3)"
-    assert res.summary["items"] == {"planned": 3, "ok": 3, "failed": 0}
-    assert all(r["words_from"] == "output.json" for r in res.rows)
+    assert J(res.summary)["backends"]["asr"] == "output.json (3)"
+    assert J(res.summary)["items"] == {"planned": 3, "ok": 3, "failed": 0}
+    assert all(r.notes["words_from"] == "output.json" for r in res.rows)
 
 
 def test_pause_folder_and_failures_are_rows(tmp_path: Path) -> None:
@@ -86,7 +89,7 @@ def test_pause_folder_and_failures_are_rows(tmp_path: Path) -> None:
     (tmp_path / "e" / "output.wav").unlink()
     (tmp_path / "notes").mkdir()  # not a sample folder: ignored
     res = score_fdb_folder(tmp_path, "pause_handling")
-    rows = {r["item_id"]: r for r in res.rows}
+    rows = {r["item_id"]: r for r in [J(r) for r in res.rows]}
     assert set(rows) == {"a", "b", "c", "d", "e"}
     assert rows["a"]["metrics"]["tor_fdb"] == 0 and rows["b"]["metrics"]["tor_fdb"] == 1
     assert rows["a"]["metrics"]["tor_window"] == 0  # silent audio: no activity
@@ -94,9 +97,9 @@ def test_pause_folder_and_failures_are_rows(tmp_path: Path) -> None:
     assert "not readable JSON" in rows["c"]["reason"]
     assert "[0].timestamp[1]" in rows["d"]["reason"]
     assert "output.wav" in rows["e"]["reason"]
-    assert res.summary["items"] == {"planned": 5, "ok": 2, "failed": 3}
-    assert res.summary["metrics"]["tor_fdb"]["mean"] == 0.5
-    assert {f["item_id"] for f in res.summary["failures"]} == {"c", "d", "e"}
+    assert J(res.summary)["items"] == {"planned": 5, "ok": 2, "failed": 3}
+    assert J(res.summary)["metrics"]["tor_fdb"]["mean"] == 0.5
+    assert {f["item_id"] for f in J(res.summary)["failures"]} == {"c", "d", "e"}
 
 
 def test_interruption_folder_uses_words_after_the_interruption(tmp_path: Path) -> None:
@@ -107,7 +110,7 @@ def test_interruption_folder_uses_words_after_the_interruption(tmp_path: Path) -
     v15 = {"timestamps": [4.0, 5.5], "context_text": "ctx", "current_turn_text": "stop"}
     sample(tmp_path, "y", {"metadata.json": v15, "output.json": chunks(*before)})
     res = score_fdb_folder(tmp_path, "user_interruption")
-    x, y = res.rows
+    x, y = [J(r) for r in res.rows]
     assert x["metrics"]["tor_fdb"] == 1 and x["metrics"]["latency_fdb_s"] == pytest.approx(0.7)
     assert x["metrics"]["fallback"] is None  # fixed-time interruption
     assert x["details"] == {
@@ -116,7 +119,7 @@ def test_interruption_folder_uses_words_after_the_interruption(tmp_path: Path) -
         "response_transcript": "a0 a1 a2 a3 a4",
     }
     assert y["metrics"]["tor_fdb"] == 0 and y["details"]["interrupt_text"] == "stop"
-    assert "details" not in res.summary["metrics"]
+    assert "details" not in J(res.summary)["metrics"]
 
 
 def test_backchannel_folder_with_the_anchors_ground_truth(tmp_path: Path) -> None:
@@ -131,7 +134,7 @@ def test_backchannel_folder_with_the_anchors_ground_truth(tmp_path: Path) -> Non
     # the anchor's keys: the exact folder name, else the number in it minus one
     (tmp_path / "icc_gt_distribution.json").write_text(json.dumps({"sample_1": gt, "1": gt}))
     res = score_fdb_folder(tmp_path, "backchannel")
-    rows = {r["item_id"]: r for r in res.rows}
+    rows = {r["item_id"]: r for r in [J(r) for r in res.rows]}
     m1 = rows["sample_1"]["metrics"]
     act = analyze_output(
         Recording(RATE16, out16.astype(np.float32), out16.astype(np.float32)), asr=None
@@ -199,19 +202,19 @@ def test_export_then_score_round_trips(tmp_path: Path) -> None:
     answer = say("Coffee came much later, from Ethiopia.")
     start, end = 5.0, 6.4
     model = place([(5.3 - talk.size / RATE, talk), (end + 0.6, answer)], DUR)
-    cue = {
-        "name": "interrupt",
-        "start": start,
-        "end": end,
-        "text": "what about coffee?",
-        "trigger": "model_onset",
-        "model_onset": 2.0,
-    }
+    cue = Cue(
+        name="interrupt",
+        start=start,
+        end=end,
+        text="what about coffee?",
+        trigger="model_onset",
+        model_onset=2.0,
+    )
     item = Annotations(
         speech=(SpeechSpan(0.5, 3.0, "tell me about tea"),),
-        extra={"interrupt": {"text": "what about coffee?", "context": "tell me about tea"}},
+        interrupt=Interrupt(text="what about coffee?", context="tell me about tea"),
     )
-    resolved = Annotations(speech=item.speech, extra={**item.extra, "cues": [cue]})
+    resolved = replace(item, cues=(cue,))
     rec = _rec(model, resolved)
     analysis = analyze_output(rec)
     direct = {}
@@ -227,8 +230,8 @@ def test_export_then_score_round_trips(tmp_path: Path) -> None:
         folder = export_fdb_session(tmp_path / task / "s1", rec, ann, task, analysis.transcript)
         assert {p.name for p in folder.iterdir()} >= {"input.wav", "output.wav", "output.json"}
         res = score_fdb_folder(tmp_path / task, task)
-        assert res.rows[0]["status"] == "ok", res.rows[0]
-        _same_metrics(res.rows[0]["metrics"], direct[task])
+        assert J(res.rows[0])["status"] == "ok", J(res.rows[0])
+        _same_metrics(J(res.rows[0])["metrics"], direct[task])
     # the anchor's formats
     meta = json.loads((tmp_path / "user_interruption/s1/interrupt.json").read_text())
     assert meta[0]["timestamp"] == [start, end] and meta[0]["interrupt"] == "what about coffee?"
@@ -248,7 +251,7 @@ def test_backchannel_export_round_trip(tmp_path: Path) -> None:
     mm = say("Mm-hmm.")
     ann = Annotations(
         speech=(SpeechSpan(0.3, 13.0, "a story"),),
-        extra={"backchannel_reference": [{"t": t, "weight": 1.0} for t in points]},
+        backchannel_points=tuple(BackchannelPoint(t, 1.0) for t in points),
     )
     model = place([(t, mm) for t in points], DUR)
     model = model + (1e-3 * np.random.default_rng(0).standard_normal(model.size)).astype(np.float32)
@@ -266,8 +269,8 @@ def test_backchannel_export_round_trip(tmp_path: Path) -> None:
         span_distribution([(t, 1.0) for t in points], DUR).tolist(), abs=1e-6
     )
     res = score_fdb_folder(tmp_path, "backchannel")
-    assert [r["status"] for r in res.rows] == ["ok", "ok"]
-    _same_metrics(res.rows[0]["metrics"], direct, tol=1e-3)
+    assert [r.status for r in res.rows] == ["ok", "ok"]
+    _same_metrics(J(res.rows[0])["metrics"], direct, tol=1e-3)
     assert direct["js_divergence"] is not None and direct["js_divergence"] < 0.01
 
 

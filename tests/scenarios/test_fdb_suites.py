@@ -12,8 +12,8 @@ from collections import Counter
 
 import pytest
 
+from duplex.metrics.backchannel_reference import BACKCHANNEL_MIN_PAUSE, boundary
 from duplex.scenarios import ItemSpec, Suite, load_suite
-from duplex.scenarios.render import BACKCHANNEL_MIN_PAUSE, boundary
 
 BC = load_suite("backchannel")
 TT = load_suite("turn_taking")

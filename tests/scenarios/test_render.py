@@ -130,16 +130,15 @@ def test_damaged_cache_entry_is_rendered_again(suite: Suite, cache_root: Path, d
 
 def test_spec_hash_follows_content_not_notes(suite: Suite) -> None:
     item, defaults, prov = suite.item("t-1"), suite.spec.defaults, tts.tts_provenance()
-    task = suite.task
-    base = spec_hash(item, defaults, prov, task)
-    assert spec_hash(dataclasses.replace(item, note="reworded"), defaults, prov, task) == base
+    base = spec_hash(item, defaults, prov)
+    assert spec_hash(dataclasses.replace(item, note="reworded"), defaults, prov) == base
     longer = (*item.script[:1], Pause(0.44), *item.script[2:])
-    assert spec_hash(dataclasses.replace(item, script=longer), defaults, prov, task) != base
-    assert spec_hash(item, dataclasses.replace(defaults, tail=2.0), prov, task) != base
-    assert spec_hash(item, defaults, {**prov, "phonemizer_version": "x"}, task) != base
+    assert spec_hash(dataclasses.replace(item, script=longer), defaults, prov) != base
+    assert spec_hash(item, dataclasses.replace(defaults, tail=2.0), prov) != base
+    assert spec_hash(item, defaults, {**prov, "phonemizer_version": "x"}) != base
     # interrupt timing defaults only matter through the items that use them
     timing = dataclasses.replace(defaults.interrupt, fallback_after=9.0)
-    assert spec_hash(item, dataclasses.replace(defaults, interrupt=timing), prov, task) == base
+    assert spec_hash(item, dataclasses.replace(defaults, interrupt=timing), prov) == base
 
 
 def test_pause_handling_extremes_render_within_design() -> None:

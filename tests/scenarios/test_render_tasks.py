@@ -1,24 +1,19 @@
-"""Task-specific rendering: reactive interruption cues and the backchannel reference."""
+"""Rendering of reactive interruption cues, and one real item of each task's suite."""
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from duplex.annotations import Interrupt
 from duplex.audio import SESSION_RATE, seconds_to_samples
-from duplex.scenarios import Annotations, ScenarioItem, Span, SpeechSpan, Suite, load_suite
+from duplex.scenarios import ScenarioItem, Suite, load_suite
 from duplex.scenarios import cache as scenario_cache
-from duplex.scenarios.render import (
-    backchannel_reference,
-    backchannel_weight,
-    boundary,
-    spec_hash,
-)
-from duplex.scenarios.spec import Interrupt
+from duplex.scenarios.render import spec_hash
+from duplex.scenarios.spec import InterruptSpec
 from duplex.speech import tts
 
 from .test_render import check_layout, samples
@@ -53,7 +48,7 @@ def tiny_ui(tmp_path: Path, cache_root: Path) -> Suite:
     return load_suite(str(path))
 
 
-def check_interrupt(item: ScenarioItem, spec: Interrupt, tail: float) -> None:
+def check_interrupt(item: ScenarioItem, spec: InterruptSpec, tail: float) -> None:
     """The cue is armed at the turn end, falls back after ``fallback_after``, and the item audio
     is silent long enough that ``tail`` s follow even the latest possible interruption."""
     a, x = item.annotations, item.audio
@@ -72,24 +67,27 @@ def check_interrupt(item: ScenarioItem, spec: Interrupt, tail: float) -> None:
     latest = fallback + seconds_to_samples(spec.after_model_onset, SESSION_RATE)
     assert x.size == latest + cue.audio.size + seconds_to_samples(tail, SESSION_RATE)
     assert not x[end:].any()  # the cue is placed by the simulator, not mixed in
-    assert a.extra["interrupt"] == {
-        "text": spec.text,
-        "context": a.text,
-        "after_model_onset": spec.after_model_onset,
-        "armed_at": cue.armed_at,
-        "fallback_at": cue.fallback_at,
-        "duration": cue.duration,
-    }
-    assert "backchannel_reference" not in a.extra
+    assert a.interrupt == Interrupt(
+        text=spec.text,
+        context=a.text,
+        after_model_onset=spec.after_model_onset,
+        armed_at=cue.armed_at,
+        fallback_at=cue.fallback_at,
+        duration=cue.duration,
+    )
+    assert not a.backchannel_points
 
 
 def test_interrupt_item_has_a_cue_and_room_after_it(tiny_ui: Suite) -> None:
     item = tiny_ui.render("u-1")
     check_layout(item, (), lead_in=0.25, tail=item.duration - item.annotations.turn_end)
     spec = tiny_ui.item("u-1").interrupt
-    assert spec == Interrupt("Wait, just the fast ones.", after_model_onset=2.0, fallback_after=4.0)
+    assert spec == InterruptSpec(
+        "Wait, just the fast ones.", after_model_onset=2.0, fallback_after=4.0
+    )
     check_interrupt(item, spec, tail=10.5)
-    assert item.annotations.extra["interrupt"]["context"] == "Tell me about trains."
+    assert item.annotations.interrupt is not None
+    assert item.annotations.interrupt.context == "Tell me about trains."
 
 
 def test_cues_are_deterministic(tiny_ui: Suite) -> None:
@@ -146,75 +144,16 @@ def test_damaged_cue_in_cache_is_rendered_again(
     assert scenario_cache.load(first.spec_hash) is not None
 
 
-def test_spec_hash_covers_interrupt_and_task(tiny_ui: Suite) -> None:
+def test_spec_hash_covers_interrupt(tiny_ui: Suite) -> None:
     item, defaults, prov = tiny_ui.item("u-1"), tiny_ui.spec.defaults, tts.tts_provenance()
     assert item.interrupt is not None
-    base = spec_hash(item, defaults, prov, "user_interruption")
+    base = spec_hash(item, defaults, prov)
     for changed in (
         dataclasses.replace(item.interrupt, text="Wait, just the slow ones."),
         dataclasses.replace(item.interrupt, after_model_onset=2.5),
         dataclasses.replace(item.interrupt, fallback_after=5.0),
     ):
-        assert (
-            spec_hash(
-                dataclasses.replace(item, interrupt=changed), defaults, prov, "user_interruption"
-            )
-            != base
-        )
-    assert spec_hash(item, defaults, prov, "backchannel") != base
-
-
-# --- backchannel reference: the documented construction (docs/DESIGN.md) ---
-
-
-@pytest.mark.parametrize(
-    ("text", "kind"),
-    [
-        ("and it rained.", "sentence"),
-        ("did it really?!", "sentence"),
-        ('and she said "go."', "sentence"),
-        ("so I went,", "clause"),
-        ("three things:", "clause"),
-        ("and then...", "clause"),
-        ("and then", "none"),
-    ],
-)
-def test_boundary_kinds(text: str, kind: str) -> None:
-    assert boundary(text) == kind
-
-
-@pytest.mark.parametrize(
-    ("pause", "kind", "weight"),
-    [
-        (0.19, "sentence", 0.0),
-        (0.2, "sentence", 0.5),
-        (0.5, "sentence", 0.75),
-        (0.8, "sentence", 1.0),
-        (1.5, "sentence", 1.0),
-        (0.2, "clause", 0.3),
-        (0.8, "clause", 0.6),
-        (0.5, "none", 0.225),
-    ],
-)
-def test_backchannel_weights(pause: float, kind: str, weight: float) -> None:
-    assert backchannel_weight(pause, kind) == pytest.approx(weight, abs=1e-6)
-
-
-def test_reference_points_sit_at_pause_starts() -> None:
-    speech = (
-        SpeechSpan(0.5, 2.0, "I went out,"),
-        SpeechSpan(2.2, 3.0, "and it rained."),
-        SpeechSpan(3.8, 5.0, "So I left,"),
-        SpeechSpan(5.15, 6.0, "again."),
-        SpeechSpan(7.2, 8.0, "and um"),
-        SpeechSpan(8.5, 9.0, "the end."),
-    )
-    pauses = tuple(Span(a.end, b.start) for a, b in itertools.pairwise(speech))
-    points = backchannel_reference(Annotations(speech, pauses))
-    # 0.2 s after a clause; 0.8 s after a sentence; (0.15 s: none); 1.2 s after a sentence;
-    # 0.5 s after no boundary. The turn end (9.0) is not a point.
-    assert [p["t"] for p in points] == [2.0, 3.0, 6.0, 8.0]
-    assert [p["weight"] for p in points] == pytest.approx([0.3, 1.0, 1.0, 0.225], abs=1e-6)
+        assert spec_hash(dataclasses.replace(item, interrupt=changed), defaults, prov) != base
 
 
 # --- one real item of each new suite, rendered ---
@@ -224,30 +163,14 @@ def shortest(suite: Suite) -> str:
     return min(suite.spec.items, key=lambda i: sum(len(t) for t in i.texts) * i.rate).id
 
 
-def test_backchannel_item_renders_with_its_reference() -> None:
-    suite = load_suite("backchannel")
-    spec = suite.item(shortest(suite))
-    item = suite.render(spec.id)
-    a = item.annotations
-    check_layout(item, spec.pauses, lead_in=0.5, tail=2.0)
-    assert 20.0 <= a.turn_end - a.turn_start <= 35.0
-    want = [
-        (gap.start, backchannel_weight(seconds, boundary(text)))
-        for gap, seconds, text in zip(a.pauses, spec.pauses, spec.texts, strict=False)
-        if seconds >= 0.2
-    ]
-    got = [(p["t"], p["weight"]) for p in a.extra["backchannel_reference"]]
-    assert got == want and len(got) >= 6
-    assert set(a.extra) == {"backchannel_reference"} and item.cues == ()
-
-
 def test_turn_taking_item_renders() -> None:
     suite = load_suite("turn_taking")
     spec = suite.item(shortest(suite))
     item = suite.render(spec.id)
     check_layout(item, spec.pauses, lead_in=0.5, tail=5.5)
     assert 2.0 <= item.annotations.turn_end - item.annotations.turn_start <= 10.0
-    assert item.annotations.extra == {} and item.cues == ()
+    a = item.annotations
+    assert a.interrupt is None and not a.backchannel_points and not a.cues and item.cues == ()
 
 
 def test_user_interruption_item_renders() -> None:

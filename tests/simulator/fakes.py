@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from duplex.annotations import Annotations
 from duplex.models.base import LockstepModel, LockstepSession, SessionInfo, StepOutput
-from duplex.scenarios.base import Annotations, ScenarioItem
+from duplex.scenarios.base import ScenarioItem
 
 
 def item(seconds: float = 2.0, rate: int = 24000) -> ScenarioItem:

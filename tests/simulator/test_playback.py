@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import numpy as np
 import pytest
 
+from duplex.annotations import Annotations
 from duplex.events import UserCueFired
 from duplex.models.registry import load_model
-from duplex.scenarios.base import Annotations, Cue, ScenarioItem, SpeechSpan
-from duplex.simulator.session import SessionOptions, no_compute, run_lockstep, run_realtime
+from duplex.scenarios.base import ReactiveCue, ScenarioItem
+from duplex.simulator.session import SessionOptions, run_lockstep, run_realtime
+from duplex.timeline import SpeechSpan, no_compute
 from tests.speech.speechdata import RATE, place, say
 
 pytestmark = pytest.mark.slow
@@ -21,7 +24,7 @@ def interrupt_item(fallback_after: float = 4.0) -> ScenarioItem:
     cue_audio = say("Wait, just tell me when it fell.")
     turn_end = 0.5 + context.size / RATE
     total = turn_end + fallback_after + cue_audio.size / RATE + 10.5
-    cue = Cue(
+    cue = ReactiveCue(
         "interrupt",
         "wait, just tell me when it fell",
         cue_audio,
@@ -36,9 +39,9 @@ def interrupt_item(fallback_after: float = 4.0) -> ScenarioItem:
 
 
 def cue_record(rec) -> dict:  # type: ignore[no-untyped-def]
-    cues = rec.annotations.extra["cues"]
+    cues = rec.annotations.cues
     assert len(cues) == 1
-    return cues[0]
+    return dataclasses.asdict(cues[0])
 
 
 def test_cue_starts_after_the_model_starts_speaking() -> None:

@@ -4,13 +4,8 @@ import itertools
 import pytest
 
 from duplex.events import ModelFailed, ModelText
-from duplex.simulator.session import (
-    SessionFailed,
-    SessionOptions,
-    no_compute,
-    run_lockstep,
-    run_realtime,
-)
+from duplex.simulator.session import SessionFailed, SessionOptions, run_lockstep, run_realtime
+from duplex.timeline import no_compute
 from tests.simulator.fakes import Beeper, item, onset
 
 F = 1920

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from duplex.errors import BackendError, UnknownNameError
-from duplex.scenarios.base import Span
 from duplex.speech import asr
 from duplex.speech.asr import ASR_BACKENDS, Transcript, Word, asr_provenance, transcribe
 from duplex.speech.vad import speech_segments
+from duplex.timeline import Span
 from tests.speech.speechdata import RATE, place, say
 
 SENTENCE = "The quick brown fox jumps over the lazy dog."

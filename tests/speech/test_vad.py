@@ -9,7 +9,6 @@ import pytest
 
 from duplex.audio import Samples
 from duplex.errors import AudioError, UnknownNameError
-from duplex.scenarios.base import Span
 from duplex.speech import edges, silero
 from duplex.speech.vad import (
     VAD_BACKENDS,
@@ -19,6 +18,7 @@ from duplex.speech.vad import (
     speech_segments,
     vad_provenance,
 )
+from duplex.timeline import Span
 from tests.speech.speechdata import RATE, place, say
 
 SENTENCES = [

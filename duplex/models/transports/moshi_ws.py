@@ -32,7 +32,7 @@ from duplex.models.transports.playout import Playout
 from duplex.models.transports.url import TransportUrl, parse_url, redacted
 from duplex.models.transports.wsbase import WsSession
 from duplex.protocols import moshi
-from duplex.simulator.clock import Clock
+from duplex.timeline import Clock
 
 OPTIONS = {
     "handshake_timeout": "seconds to wait for the server's handshake, default 60",

@@ -33,7 +33,7 @@ from duplex.models.transports.playout import Playout
 from duplex.models.transports.url import TransportUrl, parse_url, redacted
 from duplex.models.transports.wsbase import WsSession
 from duplex.protocols import realtime as rt
-from duplex.simulator.clock import Clock
+from duplex.timeline import Clock
 
 OPTIONS = {
     "vad": "server_vad (default), semantic_vad or none",

@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 from duplex.errors import ProtocolError
 from duplex.events import ModelEvent, ModelFailed
 from duplex.models.base import StreamingSession
-from duplex.simulator.clock import Clock
+from duplex.timeline import Clock
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from duplex.annotations import Annotations
 from duplex.models.cascade import CascadeModel, CascadeSession, make_cascade
 from duplex.models.registry import parse_spec
-from duplex.scenarios.base import Annotations, ScenarioItem, Span, SpeechSpan
+from duplex.scenarios.base import ScenarioItem
+from duplex.timeline import Span, SpeechSpan
 from tests.speech.speechdata import RATE, place, say
 
 

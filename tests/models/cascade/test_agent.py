@@ -16,9 +16,10 @@ import pytest
 
 from duplex.metrics import analyze_output
 from duplex.models.cascade import CascadeModel
-from duplex.scenarios.base import ScenarioItem, Span
+from duplex.scenarios.base import ScenarioItem
 from duplex.simulator.recording import Recording
-from duplex.simulator.session import SessionOptions, no_compute, run_lockstep, run_realtime
+from duplex.simulator.session import SessionOptions, run_lockstep, run_realtime
+from duplex.timeline import Span, no_compute
 from tests.models.cascade.conftest import item, open_sessions
 
 pytestmark = pytest.mark.slow

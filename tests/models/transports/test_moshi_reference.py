@@ -7,9 +7,10 @@ import asyncio
 import numpy as np
 import pytest
 
+from duplex.annotations import Annotations
 from duplex.events import ModelAudio, ModelFailed, ModelText
 from duplex.models.registry import load_model
-from duplex.scenarios.base import Annotations, ScenarioItem
+from duplex.scenarios.base import ScenarioItem
 from duplex.simulator.session import SessionOptions, run_realtime
 
 RATE, FRAME = 24000, 1920

@@ -8,14 +8,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+from duplex.annotations import Annotations
 from duplex.errors import ConfigError, ModelError
 from duplex.events import ModelAudio, ModelText
 from duplex.models.base import SessionInfo
 from duplex.models.registry import load_model
-from duplex.scenarios.base import Annotations
-from duplex.simulator.clock import RealtimeClock
 from duplex.simulator.recording import Recording
 from duplex.simulator.session import SessionFailed, SessionOptions, run_realtime
+from duplex.timeline import RealtimeClock
 from tests.models.transports.fake_moshi import FRAME, RATE, Faults, fake_moshi
 from tests.simulator.fakes import item
 

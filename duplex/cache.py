@@ -1,4 +1,9 @@
-"""Shared pieces of the on-disk caches (rendered scenarios, probe renders and transcripts)."""
+"""The on-disk caches' one home: where they live, atomic writes and audio checksums.
+
+Rendered scenarios, probe renders and transcripts, and judge verdicts are cached under
+``$DUPLEX_BENCH_CACHE/<kind>`` (default ``$XDG_CACHE_HOME/duplex-bench/<kind>``, else
+``~/.cache/duplex-bench/<kind>``).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,19 @@ import numpy as np
 from duplex.audio import Samples
 
 _log = logging.getLogger(__name__)
+
+#: Environment variable naming the cache root.
+CACHE_ENV = "DUPLEX_BENCH_CACHE"
+
+
+def cache_dir(kind: str) -> Path:
+    """The folder of one cache: ``scenarios``, ``probes``, ``judges``..."""
+    root = os.environ.get(CACHE_ENV)
+    if root:
+        return Path(root).expanduser() / kind
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "duplex-bench" / kind
 
 
 def audio_sha256(x: Samples) -> str:

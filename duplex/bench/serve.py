@@ -1,6 +1,6 @@
 """Benchmark the websocket path: our Moshi client against our own `serve`, on loopback.
 
-    .venv/bin/python benchmarks/serve_bench.py [--sessions 1 32] [--seconds 20] [--repeats 3]
+    duplex-bench bench serve [--sessions 1 32] [--seconds 20] [--repeats 3]
         [--server-loop process|thread|shared] [--no-oracle] [--json FILE]
 
 1. Send-time jitter and drift. A silent model is served (``--max-sessions`` = the largest N);
@@ -75,6 +75,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
+
+from duplex.bench.base import Benchmark, load_average
 
 
 def _log(msg: str) -> None:
@@ -203,8 +205,8 @@ def _long_item(item: Any, seconds: float) -> Any:
 
 async def _jitter_run(url: str, item: Any, n: int) -> list[dict[str, Any]]:
     from duplex.models.registry import load_model
-    from duplex.simulator.clock import SPIN_MARGIN_S
     from duplex.simulator.session import SessionOptions, run_realtime
+    from duplex.timeline import SPIN_MARGIN_S
 
     client = load_model(url)
     # As the runner: the clock's blocking final wait only when one session has the loop.
@@ -293,7 +295,8 @@ def _arrival_delays_ms(recording: Any, until_s: float) -> list[float]:
 
 def bench_oracle(repeats: int, item: Any, latency: float, where: str) -> dict[str, Any]:
     from duplex.models.registry import load_model
-    from duplex.simulator.session import SessionOptions, no_compute, run_lockstep, run_realtime
+    from duplex.simulator.session import SessionOptions, run_lockstep, run_realtime
+    from duplex.timeline import no_compute
 
     spec = f"oracle:latency={latency:g}"
     oracle = _server_model(spec, item.annotations)
@@ -378,26 +381,23 @@ def format_result(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 32])
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--item", default="tt-001", help="turn_taking item for the oracle")
-    parser.add_argument("--latency", type=float, default=0.6, help="the oracle's true latency")
-    parser.add_argument("--server-loop", choices=("process", "thread", "shared"), default="process")
-    parser.add_argument("--no-oracle", action="store_true")
-    parser.add_argument("--json", help="also write the figures to this file")
-    args = parser.parse_args(argv)
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sessions", type=int, nargs="+", default=[1, 32])
+    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--item", default="tt-001", help="turn_taking item for the oracle")
+    p.add_argument("--latency", type=float, default=0.6, help="the oracle's true latency")
+    p.add_argument("--server-loop", choices=("process", "thread", "shared"), default="process")
+    p.add_argument("--no-oracle", action="store_true")
 
+
+def run_serve_bench(args: argparse.Namespace) -> dict[str, Any]:
     from duplex.scenarios import load_suite
 
     item = load_suite("turn_taking").render(args.item)
-    load: Callable[[], str] = lambda: " ".join(f"{x:.2f}" for x in os.getloadavg())  # noqa: E731
     result: dict[str, Any] = {
         "cores": os.cpu_count(),
-        "load_before": load(),
+        "load_before": load_average(),
         "server_loop": args.server_loop,
         "seconds": args.seconds,
         "repeats": args.repeats,
@@ -409,11 +409,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_oracle:
         _log("served oracle ...")
         result["oracle"] = bench_oracle(args.repeats, item, args.latency, args.server_loop)
-    result["load_after"] = load()
-    from _report import emit
-
-    return emit(format_result(result), result, args.json)
+    result["load_after"] = load_average()
+    return result
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+BENCH = Benchmark(
+    "serve",
+    "moshi+ws sessions against `serve` on loopback: send lateness, drift, served-oracle error",
+    _arguments,
+    run_serve_bench,
+    format_result,
+)

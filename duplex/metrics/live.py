@@ -1,4 +1,5 @@
-"""Scoring a live session from what happened: no script, so the user's side comes from the mic.
+"""Task "live": a live microphone session scored from what happened (no script, so the user's
+side comes from the mic).
 
 - *User turns*: Silero segments of the mic channel with gaps shorter than :data:`TURN_GAP` joined;
   the gaps joined inside a turn (at least :data:`MIN_PAUSE` long) are its *pauses*.
@@ -19,22 +20,18 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from duplex.annotations import Annotations
+from duplex.metrics.analysis import OutputAnalysis
 from duplex.metrics.response import MIN_RESPONSE_S, response, stop_latency, utterances
 from duplex.metrics.takeover import merge_gaps, overlap, seconds_inside, windowed_takeover
-from duplex.scenarios.base import Span
+from duplex.metrics.tasks import Metric, Task, Value
+from duplex.simulator.recording import Recording
+from duplex.timeline import Span
 
-TASK = "live"
-TASK_VERSION = "1"
 #: User silences shorter than this stay inside one turn (a breath, a comma, a thinking pause).
 TURN_GAP = 0.6
 #: Gaps inside a turn at least this long count as pauses the model might take over.
 MIN_PAUSE = 0.2
-HEADLINE = [
-    ("latency_median_s", "response latency (median)", "lower"),
-    ("response_rate", "turns answered", "higher"),
-    ("takeover_fraction", "pauses taken over", "lower"),
-    ("stop_latency_mean_s", "stop latency when interrupted", "lower"),
-]
 
 
 def user_turns(segments: Sequence[Span]) -> tuple[list[Span], list[Span]]:
@@ -105,3 +102,30 @@ def score_live(
         "model_speech_s": sum(s.duration for s in model_activity),
     }
     return metrics, rows
+
+
+def score(
+    recording: Recording, annotations: Annotations, analysis: OutputAnalysis
+) -> dict[str, Value]:
+    """The task's scorer: the user's speech is ``annotations.speech`` (VAD on the microphone)."""
+    user = [Span(s.start, s.end) for s in annotations.speech]
+    metrics, _turns = score_live(user, analysis.activity, recording.duration)
+    return metrics
+
+
+TASK = Task(
+    name="live",
+    version="1",
+    score=score,
+    metrics=(
+        Metric("latency_median_s", "response latency (median)", "lower", headline=True),
+        Metric("response_rate", "turns answered", "higher", headline=True),
+        Metric("takeover_fraction", "pauses taken over", "lower", headline=True),
+        Metric("stop_latency_mean_s", "stop latency when interrupted", "lower", headline=True),
+        Metric("latency_mean_s", "response latency (mean)", "lower"),
+        Metric("takeover_to", "any pause taken over", "lower"),
+    ),
+    summary="a live microphone session: latency, take-overs, stops, backchannels",
+    needs_words=False,
+    rank=90,
+)

@@ -1,4 +1,4 @@
-"""Memory of a long live session: `python benchmarks/live_memory.py [--minutes 10] [--speed 4]`.
+"""Memory of a long live session: `duplex-bench bench live-memory [--minutes 10] [--speed 4]`.
 
 A fake clocked device loops 6 s of mic audio (2 s of speech, then silence) at 48 kHz for the
 given session length against `scripted:latency=0.6,silence=0.4`; ``--speed`` > 1 runs the device
@@ -10,7 +10,7 @@ samples the process RSS every 10 ms and the peak of each phase is printed:
 - write+score: the run folder written and scored (no ASR unless ``--asr``).
 
 ``ru_maxrss`` (the kernel's own peak) is printed as a cross-check of the sampled peaks. Run it in
-a fresh process: the peak covers the whole process.
+a fresh process (as the command does): the peak covers the whole process.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
+
+from duplex.bench.base import Benchmark
 
 
 class RssSampler:
@@ -62,13 +65,14 @@ class RssSampler:
         self._note(self.rss_mb())
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
+def _arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--speed", type=float, default=4.0)
     ap.add_argument("--model", default="scripted:latency=0.6,silence=0.4")
     ap.add_argument("--asr", action="store_true", help="transcribe the model (as `live` does)")
-    args = ap.parse_args()
+
+
+def run_live_memory(args: argparse.Namespace) -> dict[str, Any]:
     sampler = RssSampler()
 
     import numpy as np
@@ -99,18 +103,42 @@ def main() -> None:
         config = LiveRunConfig(model=model.spec, out=Path(tmp) / "run", asr=asr)
         row = write_live_run(result, config, model.describe(), "live-memory")
         sampler.stop()
-    p = sampler.peaks
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    m = row["metrics"]
-    print(
-        f"session {result.duration:.0f} s in {wall:.0f} s wall (speed {args.speed}); "
-        f"turns {m['user_turns']}, answered {m['responses']}, "
-        f"latency median {m['latency_median_s']}, asr {'on' if args.asr else 'off'}\n"
-        f"RSS MB: load peak {p['load']:.0f}, session start {start:.0f}, "
-        f"session peak {p['session']:.0f}, session end {end:.0f}, "
-        f"write+score peak {p['write+score']:.0f}; ru_maxrss {maxrss:.0f}"
+    m = row.metrics
+    return {
+        "session_s": result.duration,
+        "wall_s": wall,
+        "speed": args.speed,
+        "asr": bool(args.asr),
+        "user_turns": m["user_turns"],
+        "responses": m["responses"],
+        "latency_median_s": m["latency_median_s"],
+        "rss_mb": {
+            "load_peak": sampler.peaks["load"],
+            "session_start": start,
+            "session_peak": sampler.peaks["session"],
+            "session_end": end,
+            "write_score_peak": sampler.peaks["write+score"],
+            "ru_maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        },
+    }
+
+
+def format_live_memory(r: dict[str, Any]) -> str:
+    rss = r["rss_mb"]
+    return (
+        f"session {r['session_s']:.0f} s in {r['wall_s']:.0f} s wall (speed {r['speed']}); "
+        f"turns {r['user_turns']}, answered {r['responses']}, "
+        f"latency median {r['latency_median_s']}, asr {'on' if r['asr'] else 'off'}\n"
+        f"RSS MB: load peak {rss['load_peak']:.0f}, session start {rss['session_start']:.0f}, "
+        f"session peak {rss['session_peak']:.0f}, session end {rss['session_end']:.0f}, "
+        f"write+score peak {rss['write_score_peak']:.0f}; ru_maxrss {rss['ru_maxrss']:.0f}"
     )
 
 
-if __name__ == "__main__":
-    main()
+BENCH = Benchmark(
+    "live-memory",
+    "a long live session on a fake device: resident memory while recording and scoring",
+    _arguments,
+    run_live_memory,
+    format_live_memory,
+)

@@ -1,7 +1,9 @@
-"""The injected session clock. Nothing else in the harness reads wall time for the timeline.
+"""The session timeline: the injected clock, the stopwatch that puts compute on it, and spans.
 
-Real-time pacing schedules every frame against the start time (``t0 + n * frame``), never as a
-loop of ``sleep(frame)``, whose per-call overshoot accumulates into drift.
+Nothing else in the harness reads wall time for the timeline. Real-time pacing schedules every
+frame against the start time (``t0 + n * frame``), never as a loop of ``sleep(frame)``, whose
+per-call overshoot accumulates into drift. Lock-step sessions have no clock at all: their time is
+the frame index, plus the compute time an injected :data:`Stopwatch` measures.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 
 #: asyncio's timer wakes up late by a millisecond or more on Linux (epoll rounds its timeout up
 #: to whole milliseconds), so the last stretch before a deadline is a blocking ``time.sleep``,
@@ -20,6 +23,21 @@ from collections.abc import Callable
 #: 99th percentile (p99 send lateness 1.35 ms at 2 ms, 0.29 ms at 4 ms). The cost: a network
 #: message arriving during that window is stamped up to 4 ms late.
 SPIN_MARGIN_S = 0.004
+
+#: How a lock-step driver (or a model that budgets its own compute) learns how much time has
+#: passed: an injected stopwatch, so that a test, or a user who wants bit-identical reruns, can put
+#: zero compute time on the timeline.
+Stopwatch = Callable[[], float]
+
+
+def measured() -> Stopwatch:
+    """The process's monotonic high-resolution clock: compute time as it really is."""
+    return time.perf_counter
+
+
+def no_compute() -> Stopwatch:
+    """A stopwatch that never moves: every step takes no time; reruns are bit-identical."""
+    return lambda: 0.0
 
 
 class Clock(ABC):
@@ -76,18 +94,22 @@ class RealtimeClock(Clock):
             time.sleep(remaining)  # noqa: ASYNC251 - deliberate, at most SPIN_MARGIN_S; see above
 
 
-class VirtualClock(Clock):
-    """Lock-step time: it moves only when the driver says so, so runs are deterministic."""
+@dataclass(frozen=True)
+class Span:
+    """A stretch of the timeline, in seconds from the session's first sample."""
 
-    def __init__(self, rate: int) -> None:
-        super().__init__(rate)
-        self._t = 0.0
+    start: float
+    end: float
 
-    def now(self) -> float:
-        return self._t
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
 
-    def advance_to(self, t: float) -> None:
-        self._t = max(self._t, t)
 
-    async def sleep_until(self, t: float) -> None:
-        self.advance_to(t)
+@dataclass(frozen=True)
+class SpeechSpan:
+    """Where the user speaks one stretch of text (speech edges, not TTS padding)."""
+
+    start: float
+    end: float
+    text: str

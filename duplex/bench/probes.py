@@ -18,13 +18,16 @@ The batched scores are checked against the one-item scores (largest difference i
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from duplex.bench.base import Benchmark
 from duplex.probes.cascade import CascadeScorer, whisper_transcriber
 from duplex.probes.conditions import CONDITIONS
 from duplex.probes.models import DEFAULT_THREADS
@@ -274,3 +277,33 @@ def _row(mode: str, cond: str, f: dict[str, Any]) -> str:
         f"{f['cpu_s_per_item']:11.3f} {f['asr_s_per_item']:11.3f} {f['lm_s_per_item']:10.3f}  "
         f"{runs:<17} {load}"
     )
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", dest="sets", action="append", help=f"default: {DEFAULT_SETS}")
+    p.add_argument("--limit", type=int, default=16, help="items per set")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-unbatched", action="store_true", help="skip the one-item path")
+
+
+def _run_from(a: argparse.Namespace) -> dict[str, Any]:
+    return run_probe_bench(
+        sets=tuple(a.sets or DEFAULT_SETS),
+        limit=a.limit,
+        repeats=a.repeats,
+        batch_size=a.batch_size,
+        threads=a.threads,
+        unbatched=not a.no_unbatched,
+        progress=lambda msg: print(msg, file=sys.stderr, flush=True),
+    )
+
+
+BENCH = Benchmark(
+    "probes",
+    "probe items per minute (s2t, t2t), batched or not",
+    _arguments,
+    _run_from,
+    format_probe_bench,
+)

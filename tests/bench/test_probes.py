@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from duplex.probes.bench import _max_diff, _summary, format_probe_bench
+from duplex.bench.probes import _max_diff, _summary, format_probe_bench
 from duplex.probes.scoring import TokenScores
 
 

@@ -7,21 +7,26 @@ suites are run through :func:`duplex.runner.run_suite`; add a suite by adding a 
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from duplex.annotations import Annotations
 from duplex.audio import Placed, mix, resample, trim_silence
+from duplex.bench.base import Benchmark
 from duplex.metrics import analyze_output
 from duplex.models.cascade import CascadeModel, CascadeSession, make_cascade
 from duplex.models.registry import parse_spec
-from duplex.scenarios.base import Annotations, ScenarioItem, Span, SpeechSpan
-from duplex.simulator.session import SessionOptions, Stopwatch, measured, no_compute, run_lockstep
+from duplex.scenarios.base import ScenarioItem
+from duplex.simulator.session import SessionOptions, run_lockstep
 from duplex.speech.tts import synthesize
+from duplex.timeline import Span, SpeechSpan, Stopwatch, measured, no_compute
 
 RATE = 24000
 QUESTIONS = (
@@ -182,8 +187,8 @@ def _suite_figures(
                 say(f"suite {suite}: {exc}")
                 out[f"{suite}.{key}"] = None
                 continue
-        metric = result.summary["metrics"].get(key, {})
-        out[f"{suite}.{key}"] = metric.get("mean")
+        metric = result.summary.metrics.get(key)
+        out[f"{suite}.{key}"] = None if metric is None else metric.mean
     return out
 
 
@@ -246,3 +251,29 @@ def format_cascade_bench(r: dict[str, Any]) -> str:
             f"{'  n/a ' if rtf is None else f'{rtf:6.3f}'} {row['share_of_session']:7.3f}"
         )
     return "\n".join(lines)
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spec", default="cascade", help="the cascade spec to measure")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--suite-limit", type=int, default=20, help="items per suite")
+    p.add_argument("--no-suites", action="store_true", help="skip the suite figures")
+
+
+BENCH = Benchmark(
+    "cascade",
+    "the cascade's latency, barge-in, backchannels, stage compute and suite figures",
+    _arguments,
+    lambda a: run_cascade_bench(
+        a.spec,
+        repeats=a.repeats,
+        suite_limit=a.suite_limit,
+        suites=not a.no_suites,
+        progress=_log,
+    ),
+    format_cascade_bench,
+)

@@ -6,6 +6,7 @@ end-of-session drift <= 2 ms, lock-step >= 500x real time for a trivial model.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import statistics
 import time
@@ -13,11 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from duplex.annotations import Annotations
 from duplex.audio import SESSION_RATE
+from duplex.bench.base import Benchmark
 from duplex.models.instruments import make_silent
 from duplex.models.registry import parse_spec
-from duplex.scenarios.base import Annotations, ScenarioItem
-from duplex.simulator.session import SessionOptions, no_compute, run_lockstep, run_realtime
+from duplex.scenarios.base import ScenarioItem
+from duplex.simulator.session import SessionOptions, run_lockstep, run_realtime
+from duplex.timeline import no_compute
 
 
 def _blank_item(seconds: float) -> ScenarioItem:
@@ -72,3 +76,17 @@ def format_clock_bench(r: dict[str, Any]) -> str:
             f"{r['lockstep_x_realtime']:.0f}x real time   (target >= 500x)",
         ]
     )
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seconds", type=float, default=60.0, help="real-time session length")
+    p.add_argument("--repeats", type=int, default=3)
+
+
+BENCH = Benchmark(
+    "clock",
+    "real-time send jitter and drift; lock-step speed",
+    _arguments,
+    lambda a: run_clock_bench(seconds=a.seconds, repeats=a.repeats),
+    format_clock_bench,
+)

@@ -16,7 +16,7 @@ from duplex.models.base import (
     StreamingModel,
     StreamingSession,
 )
-from duplex.simulator.clock import Clock
+from duplex.timeline import Clock
 
 #: Frames waiting for the model; past this the model is hopelessly behind real time and the
 #: session fails rather than buffering without bound.

@@ -1,0 +1,160 @@
+"""What the metrics (and instrument models) know about an item: typed annotation parts.
+
+Times are in seconds from the item's first sample (JSON-friendly and the unit of
+Full-Duplex-Bench's files); the metrics convert to samples with the recording's rate.
+
+An item's annotations are static (its script: speech spans, pauses, the interruption it plans);
+a session's annotations are the item's plus what happened - the reactive cues as actually placed
+(:class:`Cue`). Each part is a typed field; there is no free-form dictionary, so a new kind of
+annotation is a new field here, named for what it is, and every reader finds it by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Literal
+
+from duplex.timeline import Span, SpeechSpan
+
+#: Why a reactive cue started when it did: after the model's speech onset, at the fallback time
+#: (the model had not spoken), or at a fixed time given by imported data.
+Trigger = Literal["model_onset", "fallback", "fixed"]
+
+
+@dataclass(frozen=True)
+class Interrupt:
+    """The interruption an item's script plans: what the user will say, and in reply to what.
+
+    The timing fields describe the reactive rule (seconds after the model's onset, armed at the end
+    of the user's turn, a fallback time) and are None for imported data, whose interruption is
+    placed at a fixed time instead.
+    """
+
+    text: str
+    context: str
+    after_model_onset: float | None = None
+    armed_at: float | None = None
+    fallback_at: float | None = None
+    duration: float | None = None
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A user utterance placed during a session in reaction to the model (or at a fixed time):
+    where it actually went. ``truncated``: the session ended before the utterance did."""
+
+    name: str
+    text: str
+    start: float
+    end: float
+    trigger: Trigger = "fixed"
+    model_onset: float | None = None
+    after_model_onset: float | None = None
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class BackchannelPoint:
+    """A place where a listener would backchannel (``t`` in seconds) and its relative weight."""
+
+    t: float
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """What the metrics need to know about an item (or, resolved, about a session).
+
+    ``speech`` are the user's voiced stretches with their text; ``turn_start``/``turn_end`` bound
+    the user's turn; ``pauses`` are the silent gaps inside it. ``interrupt`` is the interruption
+    the script plans; ``cues`` the reactive cues as placed (empty until a session resolves them).
+    ``backchannel_points`` are where a listener would backchannel (built by the backchannel task,
+    or read from imported data); ``backchannel_distribution`` is an externally given 200 ms-bin
+    reference distribution (Full-Duplex-Bench's ICC ground truth), used instead of the points for
+    the anchor's figure. ``user_turns`` are the turns of a live session, found by VAD on the
+    microphone; ``source`` says where annotations that are not a rendered script came from
+    ("live", "fdb").
+    """
+
+    speech: tuple[SpeechSpan, ...]
+    pauses: tuple[Span, ...] = ()
+    interrupt: Interrupt | None = None
+    cues: tuple[Cue, ...] = ()
+    backchannel_points: tuple[BackchannelPoint, ...] = ()
+    backchannel_distribution: tuple[float, ...] | None = None
+    user_turns: tuple[Span, ...] = ()
+    source: str | None = None
+
+    @property
+    def turn_start(self) -> float:
+        return self.speech[0].start if self.speech else 0.0
+
+    @property
+    def turn_end(self) -> float:
+        return self.speech[-1].end if self.speech else 0.0
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.speech)
+
+    def cue(self, name: str) -> Cue | None:
+        """The first placed cue called ``name``, or None."""
+        return next((c for c in self.cues if c.name == name), None)
+
+    def with_cues(self, cues: Sequence[Cue]) -> Annotations:
+        return replace(self, cues=tuple(cues))
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["turn_start"] = self.turn_start
+        d["turn_end"] = self.turn_end
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Annotations:
+        """The inverse of :meth:`to_json`; also reads the format before typed parts (an
+        ``extra`` dictionary), so session folders written by older versions still load."""
+        d = {**d, **_from_extra(d.get("extra") or {})}
+        interrupt = d.get("interrupt")
+        distribution = d.get("backchannel_distribution")
+        return cls(
+            speech=tuple(SpeechSpan(**s) for s in d.get("speech", [])),
+            pauses=tuple(Span(**p) for p in d.get("pauses", [])),
+            interrupt=None if interrupt is None else Interrupt(**_known(Interrupt, interrupt)),
+            cues=tuple(Cue(**_known(Cue, c)) for c in d.get("cues", [])),
+            backchannel_points=tuple(
+                BackchannelPoint(**_known(BackchannelPoint, p))
+                for p in d.get("backchannel_points", [])
+            ),
+            backchannel_distribution=None if distribution is None else tuple(distribution),
+            user_turns=tuple(_span(t) for t in d.get("user_turns", [])),
+            source=d.get("source"),
+        )
+
+
+def _known(cls: type, d: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in d.items() if k in names}
+
+
+def _span(t: Any) -> Span:
+    return Span(**t) if isinstance(t, dict) else Span(float(t[0]), float(t[1]))
+
+
+def _from_extra(extra: dict[str, Any]) -> dict[str, Any]:
+    """Typed-part fields from the old ``extra`` keys (format 1 session folders and caches)."""
+    out: dict[str, Any] = {}
+    if "interrupt" in extra:
+        out["interrupt"] = {"context": "", **extra["interrupt"]}
+    if "cues" in extra:
+        out["cues"] = extra["cues"]
+    if "backchannel_reference" in extra:
+        out["backchannel_points"] = extra["backchannel_reference"]
+    if "backchannel_distribution" in extra:
+        out["backchannel_distribution"] = extra["backchannel_distribution"]
+    if "user_turns" in extra:
+        out["user_turns"] = extra["user_turns"]
+    if "source" in extra:
+        out["source"] = extra["source"]
+    return out
