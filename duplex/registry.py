@@ -52,6 +52,12 @@ class Registry(Generic[T]):
 
         return deco
 
+    def remove(self, name: str) -> None:
+        """Forget an entry (a plug-in unloading, a test that registered one of its own)."""
+        if name not in self._entries:
+            raise UnknownNameError(self.miss_message(name))
+        del self._entries[name]
+
     def get(self, name: str) -> T:
         entry = self._entries.get(name)
         if entry is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -76,3 +77,25 @@ def test_concurrent_realtime_sessions_measure_what_lockstep_measures(tmp_path: P
         assert abs(a["first_onset_s"] - b["first_onset_s"]) < 0.08
         assert J(o.row)["timings"]["send_lateness_ms_p99"] < 20
     assert np.isclose(J(lock.summary)["metrics"]["tor_fdb"]["mean"], 1.0)
+
+
+def test_a_scoring_error_with_concurrent_sessions_is_a_recorded_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # With --concurrency > 1 sessions run in a task group: a deliberate error while scoring used
+    # to escape it as an ExceptionGroup (a traceback) instead of failing its item.
+    import duplex.runner
+    from duplex.cli import main
+    from duplex.errors import BackendError
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise BackendError("the ASR backend fell over")
+
+    monkeypatch.setattr(duplex.runner, "analyze_output", broken)
+    out = tmp_path / "run"
+    args = ["run", "--scenario", "turn_taking", "--model", "silent", "--clock", "realtime"]
+    code = main([*args, "--concurrency", "2", "--limit", "2", "--out", str(out), "--no-progress"])
+    assert code in (0, 1)
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in rows] == ["failed", "failed"]
+    assert all("the ASR backend fell over" in r["reason"] for r in rows)

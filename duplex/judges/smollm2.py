@@ -40,7 +40,7 @@ from typing import Any
 
 from duplex.errors import BackendError, ConfigError
 from duplex.judges.base import JudgeError, JudgeInput, JudgeSpec, Verdict, check_args
-from duplex.models.cascade.llm import GGUF_FILE, PACKAGE, gguf_path
+from duplex.models.cascade.llm import GGUF_FILE, PACKAGE, cache_kwargs, gguf_path
 from duplex.provenance import file_sha256, package_version
 
 PROMPT_VERSION = "smollm2_pmi_v1"
@@ -124,7 +124,7 @@ class SmolLM2Judge:
         cache = DynamicCache()
         with self.llm.torch.inference_mode():
             out = self.llm.model(
-                self.llm.torch.tensor([ids]), past_key_values=cache, use_cache=True
+                self.llm.torch.tensor([ids]), **cache_kwargs(self.llm.model, cache), use_cache=True
             )
         entry = (len(ids), cache, out.logits[0, -1].float().log_softmax(-1))
         self._prefixes[prompt] = entry
@@ -140,7 +140,9 @@ class SmolLM2Judge:
         if len(response_ids) > 1:
             with torch.inference_mode():
                 out = self.llm.model(
-                    torch.tensor([response_ids[:-1]]), past_key_values=cache, use_cache=True
+                    torch.tensor([response_ids[:-1]]),
+                    **cache_kwargs(self.llm.model, cache),
+                    use_cache=True,
                 )
             # Leave the prefix cache as it was for the next response (transformers 5 takes the
             # negative count of tokens to drop).

@@ -33,6 +33,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from duplex.models.cascade.llm import cache_kwargs, output_cache
+
 #: (context ids including any prefix, continuation ids), one per scored choice.
 Split = tuple[list[int], list[int]]
 
@@ -103,12 +105,15 @@ def shared(
         mask2[r, width1 : width1 + len(c)] = 1
         positions[r] = torch.arange(len(pre[i]), len(pre[i]) + width2)
     with torch.inference_mode():
-        past = model(
-            input_ids=ids1, attention_mask=mask1, use_cache=True, logits_to_keep=1
-        ).past_key_values
+        past = output_cache(
+            model(input_ids=ids1, attention_mask=mask1, use_cache=True, logits_to_keep=1)
+        )
         past.batch_select_indices(torch.tensor(owner, dtype=torch.long))
         logits = model(
-            input_ids=ids2, attention_mask=mask2, position_ids=positions, past_key_values=past
+            input_ids=ids2,
+            attention_mask=mask2,
+            position_ids=positions,
+            **cache_kwargs(model, past),
         ).logits
     out: list[list[list[float]]] = [[] for _ in heads]
     for r, (_, c) in enumerate(rows):

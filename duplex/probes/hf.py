@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from duplex.errors import BackendError, ConfigError
+from duplex.models.cascade.llm import cache_kwargs, output_cache
 from duplex.probes import batching
 from duplex.probes.scoring import TEXT, TokenScores
 from duplex.provenance import file_sha256, package_version
@@ -185,7 +186,7 @@ class CausalLMScorer:
         n, width = len(conts), max(len(c) for c in conts)
         with torch.inference_mode():
             first = self.model(input_ids=torch.tensor([head]), use_cache=True, logits_to_keep=1)
-            past = first.past_key_values
+            past = output_cache(first)
             first_logp = torch.log_softmax(first.logits[0, -1].float(), -1)
             rest_logp = None
             if width > 1:
@@ -197,7 +198,10 @@ class CausalLMScorer:
                     mask[row, len(head) + len(c) - 1 :] = 0
                 positions = torch.arange(len(head), len(head) + width - 1).expand(n, -1)
                 logits = self.model(
-                    input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=past
+                    input_ids=ids,
+                    attention_mask=mask,
+                    position_ids=positions,
+                    **cache_kwargs(self.model, past),
                 ).logits
                 rest_logp = torch.log_softmax(logits.float(), -1)
         out = []

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from duplex.probes.scoring import (
     TokenScores,
 )
 from duplex.probes.sets import SETS, ProbeItem, ProbeSet, load_set
+from duplex.speech.wer import word_errors
 
 RESULTS_FORMAT = 1
 REFERENCE = "t2t"
@@ -398,19 +398,8 @@ def _record(
     }
 
 
-_WORD = re.compile(r"[a-z0-9']+")
 
 
-def word_error_rate(reference: str, hypothesis: str) -> tuple[int, int]:
-    """(edits, reference words) over lower-cased words without punctuation; a diagnostic only."""
-    ref = _WORD.findall(reference.lower().replace("-", " "))
-    hyp = _WORD.findall(hypothesis.lower().replace("-", " "))
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, start=1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, start=1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1], len(ref)
 
 
 def _add_wer(
@@ -422,7 +411,7 @@ def _add_wer(
     for rec in records:
         if rec["context_heard"] is None:
             continue
-        edits, words = word_error_rate(contexts[(rec["set"], rec["id"])], rec["context_heard"])
+        edits, words = word_errors(contexts[(rec["set"], rec["id"])], rec["context_heard"])
         for key in ((rec["set"], rec["condition"]), (ALL, rec["condition"])):
             t = tally.setdefault(key, [0, 0])
             t[0] += edits

@@ -220,16 +220,14 @@ def _parse(cls: type[Any], doc: Any, where: str) -> Any:
 def upgrade_run_doc(doc: dict[str, Any], where: str) -> RunDoc:
     """``run.json`` of any format this code reads, as a :class:`RunDoc`."""
     if _check_format(doc, where) == 1:
+        # Settings this format does not name are kept: RunSettings records them as extras.
         cfg = dict(doc.get("config") or {})
-        known = set(RunSettings.model_fields)
-        extra = {k: v for k, v in cfg.items() if k not in known}
-        cfg = {k: v for k, v in cfg.items() if k in known}
         cfg.setdefault("out", where)
         cfg.setdefault("asr", None)
         for key in ("suite_version", "task_version", "vad", "clock", "model", "task", "suite"):
             cfg.setdefault(key, "?")
-        if extra.get("source") == "live":
-            cfg["source"] = "live"
+        if cfg.get("source") not in ("suite", "live"):
+            cfg["source"] = "suite"
         for key in ("export_fdb", "out"):
             if cfg.get(key) is not None:
                 cfg[key] = str(cfg[key])

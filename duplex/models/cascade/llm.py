@@ -16,6 +16,7 @@ import contextlib
 import copy
 import importlib.metadata
 import importlib.util
+import inspect
 import io
 import os
 from dataclasses import dataclass, field
@@ -40,6 +41,21 @@ PRIMER: tuple[dict[str, str], ...] = (
     {"role": "user", "content": "I'd like to go for a walk later."},
     {"role": "assistant", "content": "That sounds lovely! Where are you thinking of going?"},
 )
+
+
+def cache_kwargs(model: Any, cache: Any) -> dict[str, Any]:
+    """The keyword a causal LM takes its key/value cache by: ``cache`` in transformers 5.x,
+    where ``past_key_values`` still works but warns on every forward pass, else
+    ``past_key_values``."""
+    params = inspect.signature(model.forward).parameters
+    return {"cache" if "cache" in params else "past_key_values": cache}
+
+
+def output_cache(output: Any) -> Any:
+    """The key/value cache a forward pass returned (``cache`` or, before 5.x,
+    ``past_key_values``)."""
+    fields = getattr(output, "__dataclass_fields__", {})
+    return output.cache if "cache" in fields else output.past_key_values
 
 
 def gguf_path() -> Path:
@@ -106,13 +122,15 @@ class Llm:
 
         cache = DynamicCache()
         with self.torch.inference_mode():
-            self.model(self.torch.tensor([ids]), past_key_values=cache, use_cache=True)
+            self.model(self.torch.tensor([ids]), **cache_kwargs(self.model, cache), use_cache=True)
         return cache
 
     def forward(self, ids: list[int], cache: Any) -> Any:
         """Run ``ids`` after what ``cache`` holds; returns the logits of the last position."""
         with self.torch.inference_mode():
-            out = self.model(self.torch.tensor([ids]), past_key_values=cache, use_cache=True)
+            out = self.model(
+                self.torch.tensor([ids]), **cache_kwargs(self.model, cache), use_cache=True
+            )
         return out.logits[0, -1]
 
     def new_cache(self) -> tuple[list[int], Any]:

@@ -132,3 +132,13 @@ def test_lockstep_and_realtime_latency_agree_within_150ms(cascade: CascadeModel)
     raw = abs(lat_lock - lat_real)
     net = abs((lat_lock - c_lock) - (lat_real - c_real))
     assert min(raw, net) <= 0.15, (lat_lock - end, lat_real - end, c_lock, c_real)
+
+
+def test_lockstep_reruns_without_compute_are_bit_identical(cascade: CascadeModel) -> None:
+    # The cascade budgets its decoding by the session's stopwatch, not the wall clock: with the
+    # no-compute stopwatch a rerun must hear (and say) exactly the same thing.
+    it = item([(0.5, "What is the capital of Italy?")], tail=4.0)
+    first = run_lockstep(cascade, it, SessionOptions(stopwatch=no_compute()))
+    second = run_lockstep(cascade, it, SessionOptions(stopwatch=no_compute()))
+    assert first.model.any(), "no reply"
+    assert first.model.tobytes() == second.model.tobytes()

@@ -24,6 +24,7 @@ def test_defaults_and_overrides() -> None:
         "cascade:threads=0",
         "cascade:llm_weights=int4",
         "cascade:asr_window=1",
+        "cascade:step_budget=0",  # the reply would never start
     ],
 )
 def test_bad_arguments_are_errors(spec: str) -> None:
