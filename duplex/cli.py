@@ -29,6 +29,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
 
+    _run_parser(sub)
+    judge = sub.add_parser(
+        "judge",
+        help="LLM-judge the responses of a user_interruption run, or calibrate a judge",
+        description="Judges: smollm2 (embedded, offline), "
+        "anthropic:model=claude-sonnet-4-5 (key from ANTHROPIC_API_KEY), "
+        "openai-compatible:base_url=http://127.0.0.1:8000/v1,model=NAME.",
+    )
+    judge.add_argument("run_dir", type=Path, nargs="?", help="a user_interruption run folder")
+    judge.add_argument("--judge", default="smollm2", metavar="SPEC", help="default: smollm2")
+    judge.add_argument(
+        "--calibrate", action="store_true", help="order the calibration set and report accuracy"
+    )
+    judge.add_argument("--concurrency", type=int, default=None, help="judgements in flight")
+
+    _score_parser(sub)
+    sub.add_parser("scenarios", help="list scenario suites")
+    sub.add_parser("models", help="list model specs")
+
+    _serve_parser(sub)
+    _bench_parsers(sub)
+    _probe_parser(sub)
+    _report_parsers(sub)
+    _live_parsers(sub)
+    return p
+
+
+def _run_parser(sub: Any) -> None:
     run = sub.add_parser("run", help="run a scenario suite against a model and score it")
     run.add_argument(
         "--scenario",
@@ -60,20 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="also judge user_interruption responses (see `judge --help`), e.g. smollm2",
     )
 
-    judge = sub.add_parser(
-        "judge",
-        help="LLM-judge the responses of a user_interruption run, or calibrate a judge",
-        description="Judges: smollm2 (embedded, offline), "
-        "anthropic:model=claude-sonnet-4-5 (key from ANTHROPIC_API_KEY), "
-        "openai-compatible:base_url=http://127.0.0.1:8000/v1,model=NAME.",
-    )
-    judge.add_argument("run_dir", type=Path, nargs="?", help="a user_interruption run folder")
-    judge.add_argument("--judge", default="smollm2", metavar="SPEC", help="default: smollm2")
-    judge.add_argument(
-        "--calibrate", action="store_true", help="order the calibration set and report accuracy"
-    )
-    judge.add_argument("--concurrency", type=int, default=None, help="judgements in flight")
 
+def _score_parser(sub: Any) -> None:
     score = sub.add_parser("score", help="score existing Full-Duplex-Bench sample folders")
     score.add_argument("--fdb", type=Path, required=True, help="a folder of FDB sample folders")
     score.add_argument(
@@ -84,9 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--json", type=Path, default=None, help="also write rows and summary here")
 
-    sub.add_parser("scenarios", help="list scenario suites")
-    sub.add_parser("models", help="list model specs")
 
+def _serve_parser(sub: Any) -> None:
     serve = sub.add_parser("serve", help="expose a model over Moshi's websocket protocol")
     serve.add_argument("--model", required=True, help="model spec (see `models`)")
     serve.add_argument("--host", default="127.0.0.1", help="default: loopback only")
@@ -99,12 +114,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="past --max-sessions: hold the handshake until a slot frees, or answer HTTP 503",
     )
     serve.add_argument("--max-message-bytes", type=int, default=1 << 20)
-
-    _bench_parsers(sub)
-    _probe_parser(sub)
-    _report_parsers(sub)
-    _live_parsers(sub)
-    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:

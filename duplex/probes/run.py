@@ -398,10 +398,6 @@ def _record(
     }
 
 
-
-
-
-
 def _add_wer(
     rows: list[dict[str, Any]], records: list[dict[str, Any]], sets: list[ProbeSet]
 ) -> None:

@@ -6,7 +6,7 @@ Enough for figures against training step; keeps matplotlib out of the install.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -42,6 +42,27 @@ def nice_ticks(low: float, high: float, n: int = 5) -> list[float]:
 
 def _fmt(v: float) -> str:
     return f"{v:g}" if abs(v) < 1e5 else f"{v:.3g}"
+
+
+def _series(
+    s: Series, colour: str, sx: Callable[[float], float], sy: Callable[[float], float]
+) -> list[str]:
+    """One series: its interval band and line, then a whisker and a dot per point."""
+    out = []
+    pts = sorted(s.points)
+    if len(pts) > 1:
+        band = [(sx(p[0]), sy(p[3])) for p in pts] + [(sx(p[0]), sy(p[2])) for p in reversed(pts)]
+        poly = " ".join(f"{x:.1f},{y:.1f}" for x, y in band)
+        out.append(f'<polygon points="{poly}" fill="{colour}" fill-opacity="0.12"/>')
+        line = " ".join(f"{sx(p[0]):.1f},{sy(p[1]):.1f}" for p in pts)
+        out.append(f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="1.8"/>')
+    for p in pts:
+        out.append(
+            f'<line x1="{sx(p[0]):.1f}" x2="{sx(p[0]):.1f}" y1="{sy(p[2]):.1f}" '
+            f'y2="{sy(p[3]):.1f}" stroke="{colour}" stroke-opacity="0.5"/>'
+        )
+        out.append(f'<circle cx="{sx(p[0]):.1f}" cy="{sy(p[1]):.1f}" r="3" fill="{colour}"/>')
+    return out
 
 
 def line_chart(panels: Sequence[tuple[str, Sequence[Series]]], *, x_label: str) -> str:
@@ -94,31 +115,12 @@ def line_chart(panels: Sequence[tuple[str, Sequence[Series]]], *, x_label: str) 
                 f'<text x="{x:.1f}" y="{top + PANEL_H + 14}" text-anchor="middle">{_fmt(t)}</text>'
             )
         for i, s in enumerate(series):
-            colour = PALETTE[i % len(PALETTE)]
-            pts = sorted(s.points)
-            if len(pts) > 1:
-                band = [(sx(p[0]), sy(p[3])) for p in pts] + [
-                    (sx(p[0]), sy(p[2])) for p in reversed(pts)
-                ]
-                poly = " ".join(f"{x:.1f},{y:.1f}" for x, y in band)
-                out.append(f'<polygon points="{poly}" fill="{colour}" fill-opacity="0.12"/>')
-                line = " ".join(f"{sx(p[0]):.1f},{sy(p[1]):.1f}" for p in pts)
-                out.append(
-                    f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="1.8"/>'
-                )
-            for p in pts:
-                out.append(
-                    f'<line x1="{sx(p[0]):.1f}" x2="{sx(p[0]):.1f}" y1="{sy(p[2]):.1f}" '
-                    f'y2="{sy(p[3]):.1f}" stroke="{colour}" stroke-opacity="0.5"/>'
-                )
-                out.append(
-                    f'<circle cx="{sx(p[0]):.1f}" cy="{sy(p[1]):.1f}" r="3" fill="{colour}"/>'
-                )
+            out += _series(s, PALETTE[i % len(PALETTE)], sx, sy)
             ly = top + 14 + 16 * i
             lx = LEFT + plot_w + 12
             out.append(
-                f'<line x1="{lx}" x2="{lx + 18}" y1="{ly - 4}" y2="{ly - 4}" stroke="{colour}" '
-                'stroke-width="2"/>'
+                f'<line x1="{lx}" x2="{lx + 18}" y1="{ly - 4}" y2="{ly - 4}" '
+                f'stroke="{PALETTE[i % len(PALETTE)]}" stroke-width="2"/>'
             )
             out.append(f'<text x="{lx + 24}" y="{ly}">{escape(s.name)}</text>')
     out.append(

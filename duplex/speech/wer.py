@@ -14,7 +14,8 @@ import jiwer
 def _normaliser() -> Callable[[str], str]:
     from whisper_normalizer.english import EnglishTextNormalizer
 
-    return EnglishTextNormalizer()  # type: ignore[no-any-return]
+    normaliser: Callable[[str], str] = EnglishTextNormalizer()
+    return normaliser
 
 
 def normalise(text: str) -> str:
