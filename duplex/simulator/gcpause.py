@@ -3,7 +3,7 @@
 CPython's cyclic collector stops the whole process; with a few hundred MB of loaded modules and
 models a full collection takes milliseconds, and the default young-generation threshold (700
 allocations) triggers collections every few frames once 32 sessions share a loop. Measured with
-``benchmarks/serve_bench.py`` at 32 sessions on an idle 2-core machine: send lateness p99 (median
+``duplex-bench bench serve`` at 32 sessions on an idle 2-core machine: send lateness p99 (median
 session) 8.3 ms with the default policy, 2.2 ms (worst session 3.1 ms) with everything loaded before
 the sessions frozen out of collection and a young-generation threshold of 50 000. Reference
 counting still frees almost everything at once; only cyclic garbage waits longer.
