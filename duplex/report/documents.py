@@ -34,11 +34,9 @@ class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class RunSettings(_Doc):
-    """What was run, and how: the fields ``--resume`` checks live here. More settings may be
-    recorded beside these (a judge, a batch size...): they are kept and compared, not checked."""
-
-    model_config = ConfigDict(extra="allow")
+class _Measured(_Doc):
+    """What a run measured: a suite (and its version) scored by a task (and its version), a
+    model, and the clock it ran on. Both run.json's settings and the summary name these."""
 
     suite: str
     suite_version: str
@@ -46,6 +44,14 @@ class RunSettings(_Doc):
     task_version: str
     model: str
     clock: str
+
+
+class RunSettings(_Measured):
+    """What was run, and how: the fields ``--resume`` checks live here. More settings may be
+    recorded beside these (a judge, a batch size...): they are kept and compared, not checked."""
+
+    model_config = ConfigDict(extra="allow")
+
     vad: str
     asr: str | None
     frame_ms: int = 80
@@ -125,16 +131,10 @@ class Failure(_Doc):
     reason: str | None
 
 
-class Summary(_Doc):
+class Summary(_Measured):
     """``summary.json``: means with 95 % bootstrap intervals, rewritten after every run."""
 
     format: int = FORMAT
-    suite: str
-    suite_version: str
-    task: str
-    task_version: str
-    model: str
-    clock: str
     backends: dict[str, Any]
     items: ItemCounts
     complete: bool
