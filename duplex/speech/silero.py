@@ -122,9 +122,7 @@ def run_chunks(chunks: npt.NDArray[np.float32], state: SileroState) -> npt.NDArr
     return probs
 
 
-def run_continuous(
-    chunks: npt.NDArray[np.float32], state: SileroState
-) -> npt.NDArray[np.float32]:
+def run_continuous(chunks: npt.NDArray[np.float32], state: SileroState) -> npt.NDArray[np.float32]:
     """Like :func:`run_chunks` but without the digital-silence reset: the model's state runs
     through every chunk, as Silero's reference ``get_speech_timestamps`` runs it (what
     Full-Duplex-Bench's scripts see; :mod:`duplex.speech.fdb_vad`)."""
