@@ -2,11 +2,11 @@
 
 Pure functions on plain numbers: word stamps as listed in an ``output.json`` (``[start, end]``,
 either may be None), VAD segments in seconds, ground-truth lists. No file I/O, no models; the
-Silero side is in :mod:`duplex.speech.fdb_vad`. Written from the definitions recorded in
-``docs``/the cross-check notes (FDB repository ``v1_v1.5/evaluation/``, read at commit d7336bd),
-including the places where the anchor's code does something other than its paper says; each such
-place is named in the function that reproduces it, so our own (sharper) figures can sit beside
-these under other names.
+Silero side is in :mod:`duplex.speech.fdb_vad`. Written from the anchor's evaluation scripts
+(repository DanielLin94144/Full-Duplex-Bench, ``v1_v1.5/evaluation/``, read at commit d7336bd),
+including the places where its code does something other than its paper says; each such place is
+named in the function that reproduces it, so our own (sharper) figures can sit beside these under
+other names. ``benchmarks/fdb_crosscheck.py`` runs the anchor's scripts beside these functions.
 
 Floating point: every comparison and division is done in the same order and type (Python floats,
 float64 numpy arrays) as the anchor, so a figure here is equal to the anchor's, not only close,
@@ -67,9 +67,13 @@ def takeover(stamps: Sequence[Stamp]) -> int:
     """
     if not stamps:
         return 0
-    first, last = stamps[0][0], stamps[-1][1] if stamps[-1][1] is not None else stamps[-1][0]
+    first = stamps[0][0]
+    last = stamps[-1][1] if stamps[-1][1] is not None else stamps[-1][0]
     if first is None or last is None:
-        raise ScenarioError("the first word needs a start time (the anchor crashes without one)")
+        raise ScenarioError(
+            "the first word needs a start and the last word a start or an end (the anchor "
+            "crashes without them)"
+        )
     duration = last - first
     return 0 if duration < TURN_MIN_S and len(stamps) <= TURN_MAX_WORDS else 1
 
@@ -90,13 +94,14 @@ class TakeTurn:
     def clipped(self) -> float | None:
         if self.latency is None:
             return None
-        return 0 if self.latency < 0 else self.latency
+        return 0.0 if self.latency < 0 else self.latency
 
 
 def take_turn(stamps: Sequence[Stamp], event: float) -> TakeTurn:
     """Turn-taking (``event`` = ``turn_taking.json [0].timestamp[0]``, the end of the user's
     turn) and interruption (``event`` = ``interrupt.json [0].timestamp[1]``, the end of the
-    interruption; its ``output.json`` holds only the words after that end, see the notes)."""
+    interruption; the anchor's ``output.json`` there holds only the words after that end, on the
+    whole file's timeline)."""
     if stamps and (stamps[0][0] is None or stamps[-1][1] is None):
         raise ScenarioError(
             "the first word's start and the last word's end must be numbers (the anchor's "
