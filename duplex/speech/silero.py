@@ -122,6 +122,15 @@ def run_chunks(chunks: npt.NDArray[np.float32], state: SileroState) -> npt.NDArr
     return probs
 
 
+def run_continuous(chunks: npt.NDArray[np.float32], state: SileroState) -> npt.NDArray[np.float32]:
+    """Like :func:`run_chunks` but without the digital-silence reset: the model's state runs
+    through every chunk, as Silero's reference ``get_speech_timestamps`` runs it (what
+    Full-Duplex-Bench's scripts see; :mod:`duplex.speech.fdb_vad`)."""
+    if chunks.shape[0] == 0:
+        return np.zeros(0, np.float32)
+    return _run_voiced(chunks, state)
+
+
 def _run_voiced(chunks: npt.NDArray[np.float32], state: SileroState) -> npt.NDArray[np.float32]:
     n = chunks.shape[0]
     rows = np.empty((n, CONTEXT + CHUNK), np.float32)

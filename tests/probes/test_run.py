@@ -16,9 +16,9 @@ from duplex.probes.hf import CausalLMScorer
 from duplex.probes.models import check_scorer, load_scorer
 from duplex.probes.report import format_table
 from duplex.probes.run import ProbeConfig, resolve_conditions, run_probe
-from duplex.speech.wer import word_errors as word_error_rate
 from duplex.probes.scoring import TokenScores
 from duplex.probes.sets import load_set
+from duplex.speech.wer import word_errors as word_error_rate
 from tests.probes.fakes import BigramLM, CopyScorer, WordTokenizer, bigram_table
 
 
