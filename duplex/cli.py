@@ -11,6 +11,8 @@ from typing import Any
 from duplex.errors import ConfigError, DuplexError
 
 Command = Callable[[argparse.Namespace], int]
+#: The judge ``run`` uses for interruption responses: the embedded one, offline.
+DEFAULT_JUDGE = "smollm2"
 COMMANDS: dict[str, Command] = {}
 
 
@@ -61,7 +63,8 @@ def _run_parser(sub: Any) -> None:
     run.add_argument(
         "--scenario",
         required=True,
-        help="suite name (see `scenarios`), a YAML path, or `all` for every registered suite",
+        help="suite name (see `scenarios`), a YAML path, `all` for every registered suite, or "
+        "fdb:PATH for a folder of Full-Duplex-Bench samples",
     )
     run.add_argument(
         "--model",
@@ -80,12 +83,19 @@ def _run_parser(sub: Any) -> None:
     run.add_argument(
         "--export-fdb", type=Path, default=None, help="also write sessions as FDB sample folders"
     )
+    run.add_argument(
+        "--task",
+        default=None,
+        help="for --scenario fdb:PATH, the task when the folder's files do not tell it",
+    )
     run.add_argument("--no-progress", action="store_true")
     run.add_argument(
         "--judge",
-        default=None,
+        default=DEFAULT_JUDGE,
         metavar="SPEC",
-        help="also judge user_interruption responses (see `judge --help`), e.g. smollm2",
+        help="the judge that rates user_interruption responses, filling the anchor's 'judge 0-5' "
+        f"column (see `judge --help`); default {DEFAULT_JUDGE} (embedded, offline); 'none' skips "
+        "it",
     )
 
 
@@ -135,10 +145,11 @@ def _run(args: argparse.Namespace) -> int:
 
     model = args.model or DEFAULT_MODEL
     every = args.scenario == "all"
-    if args.judge:
+    judge = None if args.judge == "none" else args.judge
+    if judge:
         from duplex.judges import check_judge_spec
 
-        check_judge_spec(args.judge)  # a typo fails now, not after the run
+        check_judge_spec(judge)  # a typo fails now, not after the run
     out = args.out or default_out("all" if every else Path(args.scenario).stem, model)
     config = RunConfig(
         suite=args.scenario,
@@ -151,6 +162,7 @@ def _run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         retries=args.retries,
         export_fdb=args.export_fdb,
+        task=args.task,
     )
     on_item = _progress(args.no_progress)
     try:
@@ -158,8 +170,8 @@ def _run(args: argparse.Namespace) -> int:
             results = run_all(config, on_item=on_item)
             for r in results:
                 print(format_summary(r.summary), end="\n\n")
-            if args.judge:
-                _judge_results(results, args.judge)
+            if judge:
+                _judge_results(results, judge)
             print(format_leaderboard([r.summary for r in results]))
             print(f"run folders: {out}/<suite>")
             return 0
@@ -172,8 +184,8 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    if args.judge:
-        _judge_results([result], args.judge)
+    if judge:
+        _judge_results([result], judge)
     print(format_summary(result.summary))
     print(f"run folder: {result.folder}")
     return 0
@@ -301,6 +313,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     model = load_model(args.model)
     try:
+        model.require_annotations_absent("served")
         from duplex.simulator.gcpause import few_gc_pauses
 
         with few_gc_pauses():

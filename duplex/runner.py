@@ -7,14 +7,17 @@ import concurrent.futures
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 from duplex.errors import ConfigError, DuplexError
 from duplex.metrics import analyze_output
-from duplex.metrics.tasks import load_task_suite
+from duplex.metrics.tasks import Task, load_task_suite
 from duplex.models.base import LockstepModel, Model
 from duplex.models.registry import load_model
 from duplex.provenance import environment, run_folder
 from duplex.report.documents import ResultRow, RunDoc, RunSettings, Summary, build_summary
+from duplex.report.fdb import check_export_root, export_fdb_session, export_sample_dir
+from duplex.report.fdb_suite import is_fdb_scenario, open_fdb_suite
 from duplex.report.store import RunStore
 from duplex.scenarios import SUITES
 from duplex.scenarios.base import ScenarioItem
@@ -53,6 +56,8 @@ class RunConfig:
     retries: int = 0
     #: also write each session in Full-Duplex-Bench's folder layout here
     export_fdb: Path | None = None
+    #: the task of an ``fdb:PATH`` scenario when its files do not tell it
+    task: str | None = None
 
 
 @dataclass
@@ -96,12 +101,36 @@ def _check(config: RunConfig) -> None:
         raise ConfigError(f"--limit must be positive, got {config.limit}")
 
 
+class ItemSource(Protocol):
+    """What a run needs of a suite: a bundled or YAML suite, or FDB's data (``fdb:PATH``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    def item_ids(self) -> list[str]: ...
+
+    def render(self, item_id: str) -> ScenarioItem: ...
+
+
+def open_suite(name: str, task: str | None = None) -> tuple[ItemSource, Task]:
+    """A suite by name or path, or ``fdb:PATH``, and the task that scores it."""
+    if is_fdb_scenario(name):
+        return open_fdb_suite(name, task)
+    suite, spec = load_task_suite(name)
+    if task is not None and task != spec.name:
+        raise ConfigError(f"--task {task}: suite {suite.name!r} is scored by {spec.name!r}")
+    return suite, spec
+
+
 class _Run:
     """One suite against one model: sessions, scoring and the append-only store."""
 
     def __init__(self, config: RunConfig, model: Model) -> None:
         self.config = config
-        self.suite, self.task = load_task_suite(config.suite)
+        self.suite, self.task = open_suite(config.suite, config.task)
         self.model = model
         self.clock = resolve_clock(config.clock, model)
         if config.concurrency > 1 and self.clock != "realtime":
@@ -115,6 +144,10 @@ class _Run:
             precise_wait_s=SPIN_MARGIN_S if config.concurrency == 1 else 0.0,
         )
         self.asr = config.asr if self.task.needs_words else None
+        #: item id -> its number in the suite (from 1): its sample folder's name in an FDB export
+        self.index = {item_id: i for i, item_id in enumerate(self.suite.item_ids(), start=1)}
+        if config.export_fdb is not None:
+            check_export_root(config.export_fdb)
         settings = RunSettings(
             **{
                 **asdict(config),
@@ -126,6 +159,7 @@ class _Run:
                 "task": self.task.name,
                 "task_version": self.task.version,
                 "asr": self.asr,
+                "source": "fdb" if is_fdb_scenario(config.suite) else "suite",
             }
         )
         self.run_doc = RunDoc(
@@ -160,15 +194,10 @@ class _Run:
         analysis = analyze_output(recording, vad=self.config.vad, asr=self.asr)
         task = self.task
         if self.config.export_fdb is not None:
-            from duplex.report.fdb import export_fdb_session
-
-            export_fdb_session(
-                self.config.export_fdb / item.item_id,
-                recording,
-                annotations,
-                task,
-                transcript=analysis.transcript,
+            dest = export_sample_dir(
+                self.config.export_fdb, task.name, self.index[item.item_id], item.item_id
             )
+            export_fdb_session(dest, recording, annotations, task, transcript=analysis.transcript)
         row = ResultRow(
             item_id=item.item_id,
             status="ok",

@@ -72,6 +72,7 @@ def live_command(args: argparse.Namespace) -> int:
     )
     model = load_model(args.model)
     try:
+        model.require_annotations_absent("live")
         prepare_model(model)
         print(
             f"live: {device.input_info.name} -> {args.model} -> {device.output_info.name} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from duplex.metrics.fdb_rules import Stamp
 from duplex.simulator.recording import Recording
 from duplex.speech.asr import ASR_BACKENDS, EMPTY, Transcript, asr_provenance
 from duplex.speech.vad import speech_segments, vad_provenance
@@ -26,6 +27,15 @@ class OutputAnalysis:
     vad_backend: str = "silero"
     asr_backend: str | None = "faster-whisper-tiny.en"
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: the words as an FDB ``output.json`` lists them (null times kept), when they came from one;
+    #: None: the transcript's words are the list
+    stamps: tuple[Stamp, ...] | None = None
+
+    def fdb_stamps(self) -> list[Stamp]:
+        """Word times as the anchor's scripts read them from ``output.json``."""
+        if self.stamps is not None:
+            return list(self.stamps)
+        return [(w.start, w.end) for w in self.transcript.words]
 
     @property
     def speech_seconds(self) -> float:

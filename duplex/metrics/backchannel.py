@@ -1,57 +1,53 @@
 """Task "backchannel": the user tells a long story; a good listener says "mm-hm" where people do
 and never takes the turn (TOR lower, distance to the reference lower).
 
-Segments and their kind. Each output voice-activity segment is a *turn* or a *backchannel* by the
-anchor's per-segment rule (:func:`segment_kind`): longer than 3 s -> turn; else by the ASR words
-overlapping it: more than 3 words -> turn; shorter than 1 s with at most 2 words -> backchannel
-(a wordless short sound, e.g. a laugh, is one too); otherwise turn.
+Two sets of figures, side by side.
 
-Reference. ``annotations.backchannel_points`` lists points (``t``, ``weight``) where
-listeners would start a backchannel. They are turned into distributions over the 200 ms bins of
-the output (bin ``i`` = ``[0.2 i, 0.2 (i + 1))``, ``int(duration / 0.2) + 1`` bins as in the
-anchor), in two forms, each matching the output representation it is compared with:
+The anchor's (``*_fdb``), computed as Full-Duplex-Bench's backchannel script computes them
+(:mod:`duplex.metrics.fdb_rules`, with Silero run its way by :mod:`duplex.speech.fdb_vad`): on the
+output as its script reads the file - for a session, the 16 kHz PCM our export writes; for an
+imported sample folder, the file's samples taken as 16 kHz whatever their rate, as its script
+does - so that a run's figures equal the script's on the run's export, and ``score --fdb`` equals
+the script on any folder.
 
-- onset form (:func:`onset_distribution`, for ours): each point's weight is spread over its
-  onset +- 0.4 s with a triangle kernel (integrated exactly over each bin), then normalised;
-- span form (:func:`span_distribution`, for the anchor's value and for export as the anchor's
-  ground truth): the expected bins covered by a nominal 0.4 s backchannel whose onset is spread
-  +- 0.2 s with a triangle kernel, each onset counted as the anchor counts an output segment
-  (every bin from ``int(start / 0.2)`` to ``int(end / 0.2)`` inclusive), then normalised.
-  Imported Full-Duplex-Bench folders bring their own ground-truth distribution
-  (``annotations.backchannel_distribution``), which is used instead, resized to the bin count by
-  linear interpolation over ``[0, 1]`` like the anchor.
+- ``tor_fdb``: its per-sample TO: per VAD segment, longer than 3 s -> 1 and stop; else by the
+  words attributed to the segment: more than 3 -> 1; shorter than 1 s with at most 2 -> 0; else 1.
+  The loop overwrites TO at every segment, so the *last* short segment decides: a model that takes
+  the turn and then says "yeah" scores 0. The published "backchannel TOR" column is this.
+- ``frequency_fdb``: every segment of at most 3 s before the first longer one, whatever its words,
+  per second of output.
+- ``jsd_fdb``: the Jensen-Shannon *distance* (scipy, natural log, at most 0.833) between its
+  output histogram (each such segment adds 1 to every 0.2 s bin it spans; 1e-10 added; normalised)
+  and the ground truth resized to the output's bins as its interpolation does; 1.0 without a
+  backchannel. Our reference is exported (and compared here) as the span form below plus 1e-10 per
+  bin at the output's own bin count, so the anchor's interpolation is the identity and finds no
+  exact zero (which it would turn into negative values and an infinite distance).
 
-Per item:
+Ours, on our energy-refined activity and VAD-gated words:
 
-- ``tor``: ours - 1 if *any* utterance (activity with gaps < 0.5 s joined, so a fluent reply split
-  at a comma is one segment) is a turn. The anchor overwrites its per-sample TO at every segment,
-  so its value is the kind of the *last* short segment: a model that takes the turn and then says
-  "yeah" scores 0 there.
-- ``anchor_tor_last_segment``: the anchor's defective per-sample value, reproduced for comparison:
-  raw VAD segments in order; a segment longer than 3 s gives 1 and stops; otherwise TO is
-  overwritten with that segment's kind (1 turn, 0 backchannel); 0 without segments.
-- ``frequency``: ours - backchannel utterances per second of output.
-- ``frequency_fdb``: the anchor's - it counts *every* segment of at most 3 s before the first
-  longer one as a backchannel (whatever its words), per second of output.
-- ``jsd_fdb``: the anchor's distribution distance: its output histogram (each of its backchannel
-  segments as above adds 1 to every bin it spans, then 1e-10 is added to every bin and the result
-  normalised) against the span-form reference, with ``scipy.spatial.distance.jensenshannon``:
-  the Jensen-Shannon *distance* (square root of the divergence), natural log, in [0, 0.833];
-  1.0 when the output has no backchannel segment (the anchor's convention). Even an output that
-  backchannels exactly at the reference points scores about 0.2 here, because whole-bin counting
-  of spans is coarse; use ``js_divergence`` to judge timing.
-- ``js_divergence``: ours - the Jensen-Shannon *divergence* in bits (base 2, so in [0, 1]) between
-  the onset form of our backchannel utterances (each onset a point of weight 1) and the onset-form
+- ``tor``: 1 if *any* utterance (activity with gaps < 0.5 s joined, so a fluent reply split at a
+  comma is one segment) is a turn by the per-segment rule.
+- ``frequency``: our backchannel utterances (short and at most 2 words) per second of output.
+- ``js_divergence``: the Jensen-Shannon *divergence* in bits (base 2, in [0, 1]) between the onset
+  form of our backchannel utterances (each onset a point of weight 1) and the onset-form
   reference: 0 when the backchannels start exactly at equally weighted reference points, 1 when
-  the output has no backchannel (maximal, as for disjoint distributions). None without reference
-  points (e.g. an imported folder with only a distribution).
+  the output has no backchannel. None without reference points (an imported folder with only a
+  distribution).
 - ``n_backchannels``, ``n_reference``: our backchannel utterances; reference points.
 - ``model_speech_s``: seconds of model speech activity.
+
+Reference. ``annotations.backchannel_points`` lists points (``t``, ``weight``) where listeners
+would start a backchannel (:mod:`duplex.metrics.backchannel_reference`). They become distributions
+over the output's 200 ms bins (:mod:`duplex.metrics.timing_bins`): the onset form (each weight
+spread +- 0.4 s with a triangle kernel) for ours, the span form (a nominal 0.4 s backchannel
+whose onset is spread +- 0.2 s, counted over the bins it spans as the anchor counts a segment) as
+the anchor's ground truth. An imported folder's own ground truth
+(``annotations.backchannel_distribution``) is used as it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Literal
 
 import numpy as np
@@ -60,17 +56,13 @@ from scipy.spatial.distance import jensenshannon
 
 from duplex.annotations import Annotations
 from duplex.metrics import backchannel_reference as reference
+from duplex.metrics import fdb_rules, fdbio
 from duplex.metrics.analysis import OutputAnalysis
 from duplex.metrics.response import utterances
 from duplex.metrics.tasks import FdbFormat, Metric, Task, Value
-from duplex.metrics.timing_bins import (
-    fdb_histogram,
-    n_bins,
-    onset_distribution,
-    resize,
-    span_distribution,
-)
+from duplex.metrics.timing_bins import onset_distribution
 from duplex.simulator.recording import Recording
+from duplex.speech import fdb_vad
 from duplex.speech.asr import Word
 from duplex.timeline import Span
 
@@ -101,26 +93,6 @@ def segment_kind(segment: Span, words: Iterable[Word]) -> Kind:
     return "backchannel" if segment.duration < 1.0 and n <= 2 else "turn"
 
 
-def anchor_segments(activity: Sequence[Span], words: Sequence[Word]) -> tuple[int, list[Span]]:
-    """The anchor's per-sample TO (last segment decides) and its "backchannel" segments."""
-    to = 0
-    short: list[Span] = []
-    for seg in sorted(activity, key=lambda s: s.start):
-        if seg.duration > LONG_SEGMENT_S:
-            return 1, short
-        to = 1 if segment_kind(seg, words) == "turn" else 0
-        short.append(seg)
-    return to, short
-
-
-def js_distance_fdb(p: Array, q: Array) -> float | None:
-    """``scipy.spatial.distance.jensenshannon`` (natural log): the JS distance; None if a side
-    has no mass."""
-    if not (p.sum() > 0 and q.sum() > 0):
-        return None
-    return float(jensenshannon(p, q))
-
-
 def js_divergence_bits(p: Array, q: Array) -> float | None:
     """Jensen-Shannon divergence in bits, in [0, 1]; None if a side has no mass."""
     if not (p.sum() > 0 and q.sum() > 0):
@@ -136,23 +108,17 @@ def score(
     words = analysis.transcript.words
     activity = analysis.activity
     points = [(p.t, p.weight) for p in annotations.backchannel_points if p.weight > 0]
-    given = annotations.backchannel_distribution
+
+    x, rate = fdbio.fdb_output(recording)
+    segments, file_duration = fdb_vad.backchannel_segments(x, rate)
+    anchor = fdb_rules.backchannel_sample(segments, analysis.fdb_stamps(), file_duration)
+    gt = reference.ground_truth(annotations, file_duration)
+    jsd_fdb = (
+        None if gt is None else fdb_rules.backchannel_jsd(anchor.predictions, file_duration, gt)
+    )
 
     kinds = [(u, segment_kind(u, words)) for u in utterances(activity)]
     ours = [u for u, k in kinds if k == "backchannel"]
-    anchor_to, anchor_bc = anchor_segments(activity, words)
-    n = n_bins(duration)
-
-    if given:
-        reference: Array | None = resize(given, n)
-    elif points:
-        reference = span_distribution(points, duration)
-    else:
-        reference = None
-    jsd_fdb: float | None = None
-    if reference is not None:
-        histogram = fdb_histogram(anchor_bc, duration)
-        jsd_fdb = js_distance_fdb(histogram, reference) if anchor_bc else 1.0
     js_div: float | None = None
     if points:
         if not ours:
@@ -164,11 +130,11 @@ def score(
             )
     per_s = 1.0 / duration if duration > 0 else 0.0
     return {
+        "tor_fdb": anchor.to,
+        "frequency_fdb": anchor.frequency,
+        "jsd_fdb": jsd_fdb,
         "tor": int(any(k == "turn" for _u, k in kinds)),
-        "anchor_tor_last_segment": anchor_to,
         "frequency": round(len(ours) * per_s, 6),
-        "frequency_fdb": round(len(anchor_bc) * per_s, 6),
-        "jsd_fdb": None if jsd_fdb is None else round(jsd_fdb, 6),
         "js_divergence": None if js_div is None else round(js_div, 6),
         "n_backchannels": len(ours),
         "n_reference": len(points),
@@ -178,12 +144,13 @@ def score(
 
 TASK = Task(
     name="backchannel",
-    version="1",
+    version="2",
     score=score,
     metrics=(
-        Metric("tor", "TOR (any turn)", "lower", headline=True, fdb=True, column="bc TOR"),
+        Metric("tor_fdb", "TOR (FDB rule)", "lower", headline=True, fdb=True, column="bc TOR"),
         Metric("frequency_fdb", "backchannels per s (FDB)", fdb=True, column="bc freq"),
         Metric("jsd_fdb", "JS distance (FDB)", "lower", headline=True, fdb=True, column="JSD"),
+        Metric("tor", "TOR (any turn)", "lower", headline=True, column="bc TOR ours"),
         Metric(
             "js_divergence",
             "JS divergence bits (onsets)",
@@ -192,7 +159,6 @@ TASK = Task(
             column="bc JS div",
         ),
         Metric("frequency", "backchannels per s", column="bc freq ours"),
-        Metric("anchor_tor_last_segment", "TOR (anchor's last-segment loop)", "lower"),
         Metric("n_backchannels", "backchannels"),
         Metric("n_reference", "reference points"),
         Metric("model_speech_s", "model speech s"),

@@ -7,7 +7,6 @@ the item already carries points or a distribution (imported Full-Duplex-Bench da
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +16,7 @@ from duplex.annotations import Annotations, BackchannelPoint
 from duplex.audio import SESSION_RATE
 from duplex.errors import ScenarioError
 from duplex.metrics import fdbio
-from duplex.metrics.timing_bins import BIN_S, span_distribution
+from duplex.metrics.timing_bins import BIN_S, EPSILON, span_distribution
 
 if TYPE_CHECKING:
     from duplex.simulator.recording import Recording
@@ -86,6 +85,21 @@ def backchannel_reference(annotations: Annotations) -> tuple[BackchannelPoint, .
     return tuple(points)
 
 
+def ground_truth(annotations: Annotations, duration: float) -> list[float] | None:
+    """The distribution the anchor's JSD compares with: an imported one as given, else our
+    reference points in the span form at the output's bin count (``duration`` is the output
+    file's), 1e-10 added to every bin: the form of the anchor's own ground-truth file, which has
+    no exact zero (its interpolation turns zeros into tiny negative values and the distance
+    into infinity)."""
+    if annotations.backchannel_distribution:
+        return list(annotations.backchannel_distribution)
+    points = [(p.t, p.weight) for p in annotations.backchannel_points if p.weight > 0]
+    if not points:
+        return None
+    d = span_distribution(points, duration) + EPSILON
+    return [float(v) for v in d / d.sum()]
+
+
 def with_reference(annotations: Annotations) -> Annotations:
     """The annotations with reference points, unless they bring a reference of their own."""
     if annotations.backchannel_points or annotations.backchannel_distribution:
@@ -112,15 +126,11 @@ def read_ground_truth(root: Path) -> dict[str, Any] | None:
 
 
 def _ground_truth(gt: dict[str, Any], name: str, path: Path) -> list[float] | None:
-    """The anchor's lookup: the exact sample name, else the number in the name minus one. Unlike
-    the anchor we do not fall back to sample "0" when both miss: that would silently score
-    against another sample's truth."""
-    key: str | None = name if name in gt else None
-    if key is None and (m := re.search(r"\d+", name)) and str(int(m.group()) - 1) in gt:
-        key = str(int(m.group()) - 1)
-    if key is None:
+    """The entry of the sample named ``name``, looked up by that name only, as the anchor's
+    script does (no arithmetic on the name: another sample's truth is never used)."""
+    if name not in gt:
         return None
-    return fdbio.numbers(gt[key], path, key)
+    return fdbio.numbers(gt[name], path, name)
 
 
 def read_fdb(folder: Path, gt: Any) -> Annotations:
@@ -166,22 +176,22 @@ def read_fdb(folder: Path, gt: Any) -> Annotations:
 def write_fdb(
     dest: Path, recording: Recording, annotations: Annotations, transcript: Transcript
 ) -> Sequence[Word]:
-    """Our ``backchannel.json``, and the reference in the anchor's span form in
-    ``dest.parent/icc_gt_distribution.json`` under ``dest.name`` (merged with what is there)."""
-    points = annotations.backchannel_points
-    if annotations.backchannel_distribution:
-        dist = [float(v) for v in annotations.backchannel_distribution]
-    elif points:
-        dist = span_distribution([(p.t, p.weight) for p in points], recording.duration).tolist()
-    else:
+    """Our ``backchannel.json``, and the anchor's ground truth (:func:`ground_truth` at the
+    exported output's bin count) in ``dest.parent/icc_gt_distribution.json`` under ``dest.name``,
+    merged with what is there. The anchor's script reads that file from its working directory:
+    run it from the task folder."""
+    x, rate = fdbio.fdb_output(recording)
+    dist = ground_truth(annotations, x.size / rate)
+    if dist is None:
         raise ScenarioError(f"{dest}: the session has no backchannel reference to export")
+    points = annotations.backchannel_points
     doc = {
         "reference": [{"t": fdbio.t(p.t), "weight": fdbio.t(p.weight)} for p in points],
         "bin_s": BIN_S,
-        "distribution": [fdbio.t(v) for v in dist],
+        "distribution": dist,
     }
     fdbio.write_json(dest / FDB_FILE, doc)
     gt = read_ground_truth(dest.parent) or {}
-    gt[dest.name] = doc["distribution"]
+    gt[dest.name] = dist
     fdbio.write_json(dest.parent / GT_DISTRIBUTION, gt)
     return transcript.words

@@ -3,7 +3,7 @@
 Per item (a recording with annotated pauses):
 
 - ``tor_fdb``: Full-Duplex-Bench's pause TO - their take-over rule over the ASR words of the
-  whole output (:func:`~duplex.metrics.takeover.fdb_takeover`). Averaged over items it is the
+  whole output (:func:`~duplex.metrics.fdb_rules.takeover`). Averaged over items it is the
   anchor's "TOR" for synthetic/Candor pause handling; only the ASR differs (named in results).
   Like the anchor's, it counts a reply after the user's turn as a take-over when the recording
   runs on past the turn.
@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from duplex.annotations import Annotations
-from duplex.metrics import fdbio
+from duplex.metrics import fdb_rules, fdbio
 from duplex.metrics.analysis import OutputAnalysis
 from duplex.metrics.takeover import (
-    fdb_takeover,
     pause_windows,
     seconds_inside,
     windowed_takeover,
@@ -49,7 +48,7 @@ def score(
     pauses = annotations.pauses
     windowed = windowed_takeover(activity, pauses, grace=GRACE)
     return {
-        "tor_fdb": fdb_takeover(analysis.transcript.words),
+        "tor_fdb": fdb_rules.takeover(analysis.fdb_stamps()),
         "tor_window": windowed.to,
         "pauses_taken_frac": windowed.fraction,
         "n_pauses": len(pauses),
@@ -83,7 +82,7 @@ def write_fdb(
 
 TASK = Task(
     name="pause_handling",
-    version="1",
+    version="2",
     score=score,
     metrics=(
         Metric("tor_fdb", "TOR (FDB rule)", "lower", headline=True, fdb=True, column="pause TOR"),

@@ -69,8 +69,3 @@ def words_from(words: Sequence[Word], start: float) -> list[Word]:
     """Words starting at or after ``start``: what the anchor transcribes when it crops the output
     at an event (it runs its ASR on the audio after the interruption only)."""
     return [w for w in words if w.start >= start]
-
-
-def fdb_latency(words: Sequence[Word], event: float) -> float:
-    """The anchor's latency: the first word's start minus ``event``, clipped at 0."""
-    return max(0.0, min(w.start for w in words) - event)

@@ -1,13 +1,10 @@
-"""Did the model take the floor? Full-Duplex-Bench's take-over rule and a windowed sharpening.
+"""Did the model take the floor? A windowed sharpening of the anchor's take-over rule.
 
-Two figures, kept side by side:
+The anchor's own rule (:func:`duplex.metrics.fdb_rules.takeover`, on ASR words: no words -> 0;
+otherwise TO = 0 if the words span less than 1 s and are at most 3, else 1) looks at the whole
+output; the tasks report it as their FDB-named figure. The words differ by ASR (theirs: Parakeet
+TDT / CrisperWhisper; ours: Whisper tiny.en gated by VAD), which the results name.
 
-- :func:`fdb_takeover` is the anchor's rule, on ASR words: no words -> 0; otherwise, with
-  duration = last word end - first word start, TO = 0 if duration < 1 s and there are at most 3
-  words, else 1. The anchor applies it to the *whole* output; other tasks apply it from an event
-  onwards, hence the optional ``[start, end)`` range on word *starts*. Identical to the anchor's
-  definition given the same words; the words differ by ASR (theirs: Parakeet TDT / CrisperWhisper;
-  ours: Whisper tiny.en gated by VAD), which the results name.
 - :func:`windowed_takeover` is ours, on VAD activity: it asks about each annotated pause rather
   than the whole recording, so a model that waits politely and answers after the user's turn is
   not counted as interrupting a pause (the anchor's rule counts it).
@@ -18,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from duplex.speech.asr import Word
 from duplex.timeline import Span
 
 #: Activity gaps shorter than this are joined before judging segment length. Full-Duplex-Bench
@@ -26,23 +22,6 @@ from duplex.timeline import Span
 #: speech lasts 0.3-0.35 s (measured on our TTS), and splitting a 1.5 s reply into 0.3 s + 0.9 s
 #: pieces would hide a plain take-over.
 MERGE_GAP = 0.5
-#: The anchor's short-response exemption: shorter than this and at most FDB_MAX_WORDS words.
-FDB_MIN_DURATION = 1.0
-FDB_MAX_WORDS = 3
-
-
-def fdb_takeover(
-    words: Sequence[Word], *, start: float | None = None, end: float | None = None
-) -> int:
-    """Full-Duplex-Bench's TO (0 or 1) over ``words``, optionally only those starting in
-    ``[start, end)`` (seconds)."""
-    ws = [
-        w for w in words if (start is None or w.start >= start) and (end is None or w.start < end)
-    ]
-    if not ws:
-        return 0
-    duration = max(w.end for w in ws) - min(w.start for w in ws)
-    return 0 if duration < FDB_MIN_DURATION and len(ws) <= FDB_MAX_WORDS else 1
 
 
 def merge_gaps(spans: Iterable[Span], max_gap: float) -> list[Span]:
@@ -103,7 +82,7 @@ def windowed_takeover(
 
     Shorter segments are backchannel-like ("mm-hm"), not floor-taking. A segment that began
     before the pause and runs through it counts: the model is holding the floor over the user's
-    pause. ``min_segment`` mirrors the anchor's 1 s in :func:`fdb_takeover`.
+    pause. ``min_segment`` mirrors the anchor's 1 s (:func:`duplex.metrics.fdb_rules.takeover`).
     """
     turns = [s for s in merge_gaps(activity, merge_gap) if s.duration >= min_segment]
     taken = tuple(

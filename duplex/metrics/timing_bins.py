@@ -7,12 +7,10 @@ Bin ``i`` covers ``[0.2 i, 0.2 (i + 1))``; an output of ``duration`` seconds has
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import numpy as np
 import numpy.typing as npt
-
-from duplex.timeline import Span
 
 Array = npt.NDArray[np.float64]
 
@@ -79,23 +77,3 @@ def span_distribution(points: Iterable[tuple[float, float]], duration: float) ->
     for k in range(1, _SPAN_EXTRA + 1):
         h[k:] += onset[:-k]
     return _normalised(h)
-
-
-def fdb_histogram(segments: Iterable[Span], duration: float) -> Array:
-    """The anchor's output histogram: +1 per spanned bin, + 1e-10, normalised."""
-    n = n_bins(duration)
-    h = np.zeros(n, np.float64)
-    for seg in segments:
-        for i in _span_bins(seg.start, seg.end, n):
-            h[i] += 1.0
-    return _normalised(h + EPSILON)
-
-
-def resize(distribution: Sequence[float], n: int) -> Array:
-    """A distribution resampled to ``n`` bins by linear interpolation over ``[0, 1]`` (the
-    anchor's way of matching its ground truth to the output length); not renormalised here
-    (the distance normalises)."""
-    d = np.asarray(distribution, np.float64)
-    if d.size == 1:
-        return np.full(n, float(d[0]))
-    return np.interp(np.linspace(0.0, 1.0, n), np.linspace(0.0, 1.0, d.size), d)

@@ -4,7 +4,7 @@ promptly (TOR higher, latency lower).
 The end of the user's turn is ``annotations.turn_end`` (the last voiced sample). Per item:
 
 - ``tor_fdb``: Full-Duplex-Bench's TO - its take-over rule over the ASR words of the *whole* output
-  (:func:`~duplex.metrics.takeover.fdb_takeover`), as the anchor applies it: a model that talked
+  (:func:`~duplex.metrics.fdb_rules.takeover`), as the anchor applies it: a model that talked
   over the user's turn and stopped exactly when the user did still scores 1. The mean over items
   is the anchor's "turn-taking TOR" up to the ASR backend (named in every result).
 - ``latency_fdb_s``: the anchor's latency - start of the first output word (of the whole output,
@@ -30,10 +30,9 @@ from typing import Any
 
 from duplex.annotations import Annotations
 from duplex.errors import ScenarioError
-from duplex.metrics import fdbio
+from duplex.metrics import fdb_rules, fdbio
 from duplex.metrics.analysis import OutputAnalysis
-from duplex.metrics.response import fdb_latency, response, talking_at
-from duplex.metrics.takeover import fdb_takeover
+from duplex.metrics.response import response, talking_at
 from duplex.metrics.tasks import FdbFormat, Metric, Task, Value
 from duplex.simulator.recording import Recording
 from duplex.speech.asr import Transcript, Word
@@ -45,12 +44,11 @@ def score(
 ) -> dict[str, Value]:
     del recording  # everything needed is in the analysis; kept for the common scorer signature
     end = annotations.turn_end
-    words = analysis.transcript.words
-    tor_fdb = fdb_takeover(words)
+    fdb = fdb_rules.take_turn(analysis.fdb_stamps(), end)
     reply = response(analysis.activity, end)
     return {
-        "tor_fdb": tor_fdb,
-        "latency_fdb_s": round(fdb_latency(words, end), 4) if tor_fdb else None,
+        "tor_fdb": fdb.to,
+        "latency_fdb_s": fdb.clipped,
         "tor": int(reply is not None),
         "latency_vad_s": None if reply is None else round(reply.start - end, 4),
         "talking_at_turn_end": int(talking_at(analysis.activity, end)),
@@ -82,7 +80,7 @@ def write_fdb(
 
 TASK = Task(
     name="turn_taking",
-    version="1",
+    version="2",
     score=score,
     metrics=(
         Metric("tor_fdb", "TOR (FDB rule)", "higher", headline=True, fdb=True, column="turn TOR"),

@@ -42,10 +42,10 @@ from typing import Any
 
 from duplex.annotations import Annotations, Cue, Interrupt, Trigger
 from duplex.errors import ScenarioError
-from duplex.metrics import fdbio
+from duplex.metrics import fdb_rules, fdbio
 from duplex.metrics.analysis import OutputAnalysis
-from duplex.metrics.response import fdb_latency, response, stop_latency, words_from
-from duplex.metrics.takeover import fdb_takeover
+from duplex.metrics.fdb_rules import Stamp
+from duplex.metrics.response import response, stop_latency, words_from
 from duplex.metrics.tasks import FdbFormat, Metric, Task, Value
 from duplex.simulator.recording import Recording
 from duplex.speech.asr import Transcript, Word
@@ -62,6 +62,17 @@ def resolved(recording: Recording, annotations: Annotations) -> Annotations:
 def interruption(annotations: Annotations) -> Cue | None:
     """The first placed ``interrupt`` cue, or None."""
     return annotations.cue(CUE)
+
+
+def fdb_stamps(analysis: OutputAnalysis, end: float) -> list[Stamp]:
+    """The words the anchor's interruption figures read: its ASR step transcribes only the
+    output after the end of the interruption, so its ``output.json`` holds those words (on the
+    whole file's timeline). Ours keeps the words of its whole-file transcript that start at or
+    after the end: a word straddling the end is dropped rather than half-transcribed. Words read
+    from an ``output.json`` are taken as listed."""
+    if analysis.stamps is not None:
+        return list(analysis.stamps)
+    return [(w.start, w.end) for w in words_from(analysis.transcript.words, end)]
 
 
 def score(
@@ -83,14 +94,13 @@ def score(
     if cue is None:
         return out
     start, end = cue.start, cue.end
-    after = words_from(analysis.transcript.words, end)
-    tor_fdb = fdb_takeover(after)
+    fdb = fdb_rules.take_turn(fdb_stamps(analysis, end), end)
     reply = response(activity, end)
     stop = stop_latency(activity, start)
     out.update(
         {
-            "tor_fdb": tor_fdb,
-            "latency_fdb_s": round(fdb_latency(after, end), 4) if tor_fdb else None,
+            "tor_fdb": fdb.to,
+            "latency_fdb_s": fdb.clipped,
             "tor": int(reply is not None),
             "latency_vad_s": None if reply is None else round(reply.start - end, 4),
             "stop_latency_s": None if stop is None else round(stop, 4),
@@ -174,7 +184,7 @@ def write_fdb(
 
 TASK = Task(
     name="user_interruption",
-    version="1",
+    version="2",
     score=score,
     details=details,
     metrics=(

@@ -19,6 +19,7 @@ from typing import Any
 
 from duplex.annotations import Annotations
 from duplex.audio import Samples
+from duplex.errors import ConfigError
 from duplex.events import ModelEvent
 from duplex.timeline import Clock, Stopwatch, measured
 
@@ -57,6 +58,18 @@ class Model(ABC):  # noqa: B024 - abstract through its two subclasses, never use
 
     spec: str = ""
     sample_rate: int = 24000
+    #: the model reads each item's annotations (an instrument that knows the answer): it has
+    #: nothing to go on where there are none, in a served or a live session
+    needs_annotations: bool = False
+
+    def require_annotations_absent(self, where: str) -> None:
+        """Refuse to run where sessions carry no annotations (``where``: "serve", "live")."""
+        if self.needs_annotations:
+            raise ConfigError(
+                f"model {self.spec!r} reads each item's annotations (it is an instrument for "
+                f"scored runs) and a {where} session has none; use a model that listens, "
+                "e.g. 'scripted:latency=0.6'"
+            )
 
     def describe(self) -> dict[str, Any]:
         """Provenance for results: whatever is needed to know exactly what was measured."""

@@ -236,6 +236,7 @@ class OracleParams:
 
 class OracleModel(InstrumentModel):
     params: OracleParams
+    needs_annotations = True
 
     def open(self, info: SessionInfo) -> LockstepSession:
         return _OracleSession(info, self.params)

@@ -63,8 +63,9 @@ class RunSettings(_Measured):
     retries: int = 0
     export_fdb: str | None = None
     duration_s: float | None = None
-    #: where the items came from: "suite" (rendered scenarios), "live" (a microphone)
-    source: Literal["suite", "live"] = "suite"
+    #: where the items came from: "suite" (rendered scenarios), "live" (a microphone), "fdb"
+    #: (Full-Duplex-Bench's released data, ``--scenario fdb:PATH``)
+    source: Literal["suite", "live", "fdb"] = "suite"
 
 
 class RunDoc(_Doc):
@@ -226,7 +227,7 @@ def upgrade_run_doc(doc: dict[str, Any], where: str) -> RunDoc:
         cfg.setdefault("asr", None)
         for key in ("suite_version", "task_version", "vad", "clock", "model", "task", "suite"):
             cfg.setdefault(key, "?")
-        if cfg.get("source") not in ("suite", "live"):
+        if cfg.get("source") not in ("suite", "live", "fdb"):
             cfg["source"] = "suite"
         for key in ("export_fdb", "out"):
             if cfg.get(key) is not None:

@@ -27,6 +27,7 @@ input is padded or truncated to it, the difference being recorded per row.
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,15 +36,19 @@ from typing import Any
 import numpy as np
 
 from duplex.annotations import Annotations
-from duplex.audio import fit_length, read_wav, write_wav
+from duplex.audio import fit_length, read_wav
 from duplex.errors import ConfigError, DuplexError, ScenarioError
 from duplex.metrics import analyze_output, fdbio
+from duplex.metrics.fdb_rules import Stamp
 from duplex.metrics.tasks import TASKS, FdbFormat, Task
 from duplex.report.documents import ResultRow, RunSettings, Summary, build_summary
 from duplex.simulator.recording import Recording
 from duplex.speech.asr import Transcript, Word
 
 WORDS_FILE = "output.json"
+#: In an export folder: which of our items each numbered sample folder holds, per task.
+MAP_FILE = "fdb_map.json"
+_map_lock = threading.Lock()
 
 
 @dataclass
@@ -73,34 +78,37 @@ def fdb_task_names() -> list[str]:
 # ---------------------------------------------------------------------------------------- in
 
 
-def read_words(path: Path) -> Transcript:
-    """The anchor's ``output.json``; chunks without a start time are skipped (as the anchor's ASR
-    step does), a missing end is taken as the start."""
+def read_words(path: Path) -> tuple[Transcript, tuple[Stamp, ...]]:
+    """The anchor's ``output.json`` as (our transcript, its word times as listed).
+
+    The transcript skips chunks without a start time (as the anchor's ASR step does) and takes a
+    missing end as the start; the listed times keep every null, since the anchor's scripts read
+    them so (the take-over duration from the last *listed* word, the backchannel word counts).
+    """
     doc = fdbio.load_json(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("chunks"), list):
         raise ScenarioError(f"{path}: expected an object with a 'chunks' list")
     words: list[Word] = []
+    stamps: list[Stamp] = []
     for i, c in enumerate(doc["chunks"]):
         where = f"chunks[{i}]"
         if not isinstance(c, dict) or not isinstance(c.get("timestamp"), list | tuple):
             raise ScenarioError(f"{path}: {where} must be an object with a 'timestamp' list")
         ts = [*c["timestamp"], None, None]
-        if ts[0] is None:
-            continue
-        start = fdbio.number(ts[0], path, f"{where}.timestamp[0]")
-        end = start if ts[1] is None else fdbio.number(ts[1], path, f"{where}.timestamp[1]")
+        start = None if ts[0] is None else fdbio.number(ts[0], path, f"{where}.timestamp[0]")
+        end = None if ts[1] is None else fdbio.number(ts[1], path, f"{where}.timestamp[1]")
+        stamps.append((start, end))
         word = fdbio.text(c, "text", path, f"{where}.text").strip()
-        if word:
-            words.append(Word(start, max(start, end), word, 1.0))
+        if start is not None and word:
+            words.append(Word(start, max(start, start if end is None else end), word, 1.0))
     full = doc.get("text")
-    return Transcript(
-        full if isinstance(full, str) else " ".join(w.text for w in words), tuple(words)
-    )
+    text = full if isinstance(full, str) else " ".join(w.text for w in words)
+    return Transcript(text, tuple(words)), tuple(stamps)
 
 
 def load_fdb_sample(
     folder: Path, task: Task, context: Any = None
-) -> tuple[Recording, Annotations, Transcript | None, dict[str, Any]]:
+) -> tuple[Recording, Annotations, tuple[Transcript, tuple[Stamp, ...]] | None, dict[str, Any]]:
     """A sample folder as (recording on the output's timeline, annotations, the words of
     ``output.json`` or None, notes)."""
     _, fmt = fdb_task(task.name)
@@ -115,7 +123,7 @@ def load_fdb_sample(
         notes["input"] = "missing"
     annotations = fmt.read(folder, context)
     words = read_words(folder / WORDS_FILE) if (folder / WORDS_FILE).exists() else None
-    recording = Recording(rate, user, model, annotations=annotations)
+    recording = Recording(rate, user, model, annotations=annotations, source_folder=folder)
     return recording, annotations, words, notes
 
 
@@ -175,7 +183,8 @@ def _score_sample(folder: Path, task: Task, context: Any, vad: str, asr: str) ->
     wanted = asr if words is None and task.needs_words else None
     analysis = analyze_output(recording, vad=vad, asr=wanted)
     if words is not None:
-        analysis = replace(analysis, transcript=words, asr_backend=WORDS_FILE)
+        transcript, stamps = words
+        analysis = replace(analysis, transcript=transcript, asr_backend=WORDS_FILE, stamps=stamps)
     notes["words_from"] = WORDS_FILE if words is not None else wanted
     return ResultRow(
         item_id=folder.name,
@@ -218,6 +227,36 @@ def _summary(
 # --------------------------------------------------------------------------------------- out
 
 
+def check_export_root(root: Path) -> None:
+    """Refuse an export folder that cannot be one, before any session runs."""
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"--export-fdb {root}: exists and is not a folder")
+    for parent in root.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(f"--export-fdb {root}: {parent} is not a folder")
+            break
+
+
+def export_sample_dir(root: Path, task: str, index: int, item_id: str) -> Path:
+    """``root/<task>/<index>``: one task's samples in a folder of their own, named by number.
+
+    The anchor's scripts need both: its pause and turn-taking scripts stop at any file in the
+    task folder that is not a sample, its interruption script takes every nested folder for a
+    sample, and its backchannel script reads only folders named by digits. Which item a number
+    holds is recorded in ``root/fdb_map.json`` (``{task: {index: item id}}``).
+    """
+    with _map_lock:
+        path = root / MAP_FILE
+        doc = fdbio.load_json(path) if path.exists() else {}
+        if not isinstance(doc, dict):
+            raise ScenarioError(f"{path}: expected an object {{task: {{index: item id}}}}")
+        doc.setdefault(task, {})[str(index)] = item_id
+        root.mkdir(parents=True, exist_ok=True)
+        fdbio.write_json(path, doc)
+    return root / task / str(index)
+
+
 def export_fdb_session(
     dest: Path,
     recording: Recording,
@@ -237,8 +276,9 @@ def export_fdb_session(
     _, fmt = fdb_task(task if isinstance(task, str) else task.name)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    write_wav(dest / "input.wav", recording.user, recording.sample_rate)
-    write_wav(dest / "output.wav", recording.model, recording.sample_rate)
+    # 16 kHz PCM: the rate the anchor's backchannel script assumes for every file (see fdbio).
+    fdbio.write_pcm16(dest / "input.wav", fdbio.pcm16(recording.user, recording.sample_rate))
+    fdbio.write_pcm16(dest / "output.wav", fdbio.pcm16(recording.model, recording.sample_rate))
     if transcript is None:
         transcript = analyze_output(recording, vad=vad, asr=asr).transcript
     words = list(fmt.write(dest, recording, annotations, transcript))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from duplex.annotations import Annotations
@@ -24,6 +25,10 @@ class Recording:
     timings: dict[str, Any] = field(default_factory=dict)
     #: the item's annotations as they happened: reactive cues resolved to the times actually used
     annotations: Annotations | None = None
+    #: for a recording read back from a Full-Duplex-Bench sample folder: that folder. Figures
+    #: named for the anchor then read its files as the anchor's scripts do (rate quirks included);
+    #: for a session they read what our export would write.
+    source_folder: Path | None = None
 
     @property
     def duration(self) -> float:

@@ -9,18 +9,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.spatial.distance import jensenshannon
 
 from duplex.annotations import Annotations, BackchannelPoint
 from duplex.metrics import TASKS, OutputAnalysis, analyze_output
-from duplex.metrics.backchannel import anchor_segments, score, segment_kind
-from duplex.metrics.timing_bins import (
-    fdb_histogram,
-    n_bins,
-    onset_distribution,
-    resize,
-    span_distribution,
-)
+from duplex.metrics.backchannel import score, segment_kind
+from duplex.metrics.timing_bins import n_bins, onset_distribution, span_distribution
 from duplex.simulator.recording import Recording
 from duplex.speech.asr import EMPTY, Transcript, Word
 from duplex.timeline import Span, SpeechSpan
@@ -56,26 +49,21 @@ def test_segment_kinds_follow_the_anchor_rule() -> None:
     assert segment_kind(Span(1.0, 1.4), [w(1.4, 1.4), w(0.5, 0.9)]) == "backchannel"
 
 
-def test_the_anchor_lets_the_last_short_segment_decide() -> None:
+def test_ours_counts_any_turn_where_the_anchor_lets_the_last_segment_decide() -> None:
+    # The anchor's loop (last short segment decides) is fdb_rules.backchannel_sample, tested
+    # there on segments; here, ours on our activity: a turn, then a "yeah".
     turn = Span(2.0, 4.0)  # 2 s: a turn by the word rule
     ack = Span(8.0, 8.3)
     ws = [w(2.0 + 0.4 * i, 2.3 + 0.4 * i) for i in range(5)] + [w(8.0, 8.3, "yeah")]
     analysis = OutputAnalysis((turn, ack), Transcript("", tuple(ws)))
     s = score(rec(), ANN, analysis)
-    assert s["anchor_tor_last_segment"] == 0  # the defect: the "yeah" overwrote the turn
     assert s["tor"] == 1  # ours: a turn was taken
     assert s["n_backchannels"] == 1 and s["frequency"] == pytest.approx(1 / DUR)
-    assert s["frequency_fdb"] == pytest.approx(2 / DUR)  # the anchor counts every short segment
-    # a segment over 3 s stops the anchor's loop with TO = 1
-    assert anchor_segments([Span(1.0, 1.3), Span(5.0, 9.0), Span(10, 10.3)], []) == (
-        1,
-        [Span(1.0, 1.3)],
-    )
 
 
 def test_silent_model_gets_the_worst_distance() -> None:
     s = score(rec(), ANN, OutputAnalysis((), EMPTY))
-    assert s["tor"] == 0 and s["anchor_tor_last_segment"] == 0
+    assert s["tor"] == 0 and s["tor_fdb"] == 0
     assert s["jsd_fdb"] == 1.0 and s["js_divergence"] == 1.0
     assert s["frequency"] == 0.0 and s["n_reference"] == 4
 
@@ -85,11 +73,11 @@ def test_backchannels_at_the_reference_points() -> None:
     words = tuple(w(t, t + 0.35, "mm") for t in POINTS)
     s = score(rec(), ANN, OutputAnalysis(acks, Transcript("", words)))
     assert s["tor"] == 0 and s["js_divergence"] == pytest.approx(0.0, abs=1e-9)
-    assert s["jsd_fdb"] is not None and s["jsd_fdb"] < 0.35
-    # the same backchannels 1.5 s late are far off by both measures
+    # the same backchannels 1.5 s late are far off (the anchor's figure, which reads the audio,
+    # is checked on real speech below)
     late = tuple(Span(t + 1.5, t + 1.85) for t in POINTS)
     s2 = score(rec(), ANN, OutputAnalysis(late, EMPTY))
-    assert (s2["js_divergence"] or 0) > 0.9 and (s2["jsd_fdb"] or 0) > 0.8
+    assert (s2["js_divergence"] or 0) > 0.9
 
 
 def test_no_reference_leaves_distances_undefined_and_a_given_distribution_is_used() -> None:
@@ -100,8 +88,7 @@ def test_no_reference_leaves_distances_undefined_and_a_given_distribution_is_use
     given = [0.0] * 15 + [1.0, 1.0] + [0.0] * 84  # 101 bins: 20 s / 0.2 s + 1
     ann = Annotations(speech=ANN.speech, backchannel_distribution=tuple(given))
     s = score(rec(), ann, analysis)
-    expected = jensenshannon(fdb_histogram([Span(3.0, 3.3)], DUR), np.array(given))
-    assert s["jsd_fdb"] == pytest.approx(float(expected), abs=1e-6)
+    assert s["jsd_fdb"] == 1.0  # a given truth: the anchor's figure exists (no backchannel: 1)
     assert s["js_divergence"] is None
 
 
@@ -115,17 +102,12 @@ def test_distribution_construction() -> None:
     assert onset[14] == pytest.approx(0.5 - 0.125)  # the triangle's mass within 0.2 s of 3.0
     span = span_distribution([(3.0, 1.0)], DUR)
     assert span.sum() == pytest.approx(1.0) and span[15] == span.max()
-    hist = fdb_histogram([Span(3.0, 3.3)], DUR)  # the anchor: bins 15 and 16, + 1e-10
-    assert hist[15] == pytest.approx(0.5) and hist[16] == pytest.approx(0.5)
-    assert hist[0] > 0
-    assert resize([1.0, 3.0], 3).tolist() == [1.0, 2.0, 3.0]
-    assert resize([0.5, 0.25], 2).tolist() == [0.5, 0.25]
 
 
 def test_registry_entry() -> None:
     task = TASKS.get("backchannel")
     assert task.score is score
-    assert [h[0] for h in task.headline] == ["tor", "jsd_fdb", "js_divergence"]
+    assert [h[0] for h in task.headline] == ["tor_fdb", "jsd_fdb", "tor", "js_divergence"]
 
 
 segments = st.lists(
@@ -158,9 +140,7 @@ def test_score_invariants(
     assert 0.0 <= jsd <= math.sqrt(math.log(2)) + 1e-6 or jsd == 1.0
     assert 0.0 <= div <= 1.0
     assert (s["frequency"] or 0) >= 0 and (s["frequency_fdb"] or 0) >= 0
-    assert s["tor"] in (0, 1) and s["anchor_tor_last_segment"] in (0, 1)
-    # whatever the anchor calls a take-over, ours does too (never the other way round)
-    assert s["anchor_tor_last_segment"] <= s["tor"]
+    assert s["tor"] in (0, 1) and s["tor_fdb"] == 0  # the anchor reads the (silent) audio
 
 
 @settings(max_examples=40, deadline=None)
@@ -199,6 +179,7 @@ def test_real_backchannels_at_the_reference_points() -> None:
     assert s["js_divergence"] is not None and s["js_divergence"] < 0.01
     # the anchor's whole-bin span counting of 0.29 s "mm-hmm"s against a 0.4 s nominal span
     assert s["jsd_fdb"] is not None and s["jsd_fdb"] < 0.45
+    assert s["tor_fdb"] == 0 and s["frequency_fdb"] == pytest.approx(4 / DUR, rel=0.01)
     assert s["frequency"] == pytest.approx(4 / DUR)
     quiet = score(rec(), ANN, analyze_output(rec()))
     assert quiet["jsd_fdb"] == 1.0 and quiet["js_divergence"] == 1.0

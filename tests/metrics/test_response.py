@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from duplex.metrics.response import fdb_latency, response, stop_latency, talking_at, words_from
+from duplex.metrics.response import response, stop_latency, talking_at, words_from
 from duplex.speech.asr import Word
 from duplex.timeline import Span
 
@@ -42,8 +42,6 @@ def test_stop_latency() -> None:
 def test_word_helpers() -> None:
     ws = [Word(1.0, 1.2, "a", 1.0), Word(5.0, 5.3, "b", 1.0), Word(5.6, 6.0, "c", 1.0)]
     assert [w.text for w in words_from(ws, 5.0)] == ["b", "c"]
-    assert fdb_latency(ws, 0.5) == pytest.approx(0.5)
-    assert fdb_latency(ws, 2.0) == 0.0  # the anchor clips at 0
 
 
 spans = st.lists(

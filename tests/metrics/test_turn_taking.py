@@ -99,4 +99,4 @@ def test_fdb_latency_from_real_words() -> None:
     # Whisper's first word is clamped into the VAD segment: not earlier than the voice onset
     assert s["latency_fdb_s"] == pytest.approx(0.6, abs=0.1)
     fdb, vad = s["latency_fdb_s"], s["latency_vad_s"]
-    assert fdb is not None and vad is not None and fdb >= vad - 1e-9
+    assert fdb is not None and vad is not None and fdb >= vad - 1e-4  # ours rounds to 0.1 ms

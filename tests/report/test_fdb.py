@@ -10,16 +10,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-from scipy.spatial.distance import jensenshannon
 
 from duplex.annotations import Annotations, BackchannelPoint, Cue, Interrupt
 from duplex.audio import read_wav, write_wav
 from duplex.errors import ConfigError, ScenarioError
-from duplex.metrics import TASKS, analyze_output
-from duplex.metrics.timing_bins import fdb_histogram, span_distribution
+from duplex.metrics import TASKS, analyze_output, fdb_rules, fdbio
+from duplex.metrics.timing_bins import span_distribution
 from duplex.report.documents import to_json as J
 from duplex.report.fdb import export_fdb_session, read_words, score_fdb_folder
 from duplex.simulator.recording import Recording
+from duplex.speech import fdb_vad
 from duplex.speech.asr import Transcript, Word
 from duplex.timeline import Span, SpeechSpan
 from tests.speech.speechdata import place, say
@@ -106,9 +106,10 @@ def test_interruption_folder_uses_words_after_the_interruption(tmp_path: Path) -
     meta = [{"timestamp": [4.0, 5.5], "context": "tell me about tea", "interrupt": "and coffee?"}]
     before = [(f"b{i}", 2.0 + 0.3 * i, 2.25 + 0.3 * i) for i in range(8)]
     after = [(f"a{i}", 6.2 + 0.3 * i, 6.45 + 0.3 * i) for i in range(5)]
-    sample(tmp_path, "x", {"interrupt.json": meta, "output.json": chunks(*before, *after)})
+    # the anchor's ASR transcribes only what follows the interruption: output.json holds those
+    sample(tmp_path, "x", {"interrupt.json": meta, "output.json": chunks(*after)})
     v15 = {"timestamps": [4.0, 5.5], "context_text": "ctx", "current_turn_text": "stop"}
-    sample(tmp_path, "y", {"metadata.json": v15, "output.json": chunks(*before)})
+    sample(tmp_path, "y", {"metadata.json": v15, "output.json": chunks()})  # silent after it
     res = score_fdb_folder(tmp_path, "user_interruption")
     x, y = [J(r) for r in res.rows]
     assert x["metrics"]["tor_fdb"] == 1 and x["metrics"]["latency_fdb_s"] == pytest.approx(0.7)
@@ -131,18 +132,19 @@ def test_backchannel_folder_with_the_anchors_ground_truth(tmp_path: Path) -> Non
     sample(tmp_path, "sample_1", {"output.json": words}, output=out16.astype(np.float32))
     sample(tmp_path, "sample_2", {"output.json": {"text": "", "chunks": []}})  # silent
     sample(tmp_path, "sample_9", {"output.json": {"text": "", "chunks": []}})  # no truth
-    # the anchor's keys: the exact folder name, else the number in it minus one
-    (tmp_path / "icc_gt_distribution.json").write_text(json.dumps({"sample_1": gt, "1": gt}))
+    # the anchor's keys: the exact folder name only ("8", the number in "sample_9" minus one,
+    # is another sample's truth and must not be used for it)
+    truth = {"sample_1": gt, "sample_2": gt, "8": gt}
+    (tmp_path / "icc_gt_distribution.json").write_text(json.dumps(truth))
     res = score_fdb_folder(tmp_path, "backchannel")
     rows = {r["item_id"]: r for r in [J(r) for r in res.rows]}
     m1 = rows["sample_1"]["metrics"]
-    act = analyze_output(
-        Recording(RATE16, out16.astype(np.float32), out16.astype(np.float32)), asr=None
-    ).activity
-    assert len(act) == 1 and act[0].start == pytest.approx(3.0, abs=0.02)
-    expected = jensenshannon(fdb_histogram(act, 8.0), np.array(gt, np.float64))
-    assert m1["jsd_fdb"] == pytest.approx(float(expected), abs=1e-5)
-    assert m1["tor"] == 0 and m1["anchor_tor_last_segment"] == 0
+    x, rate = read_wav(tmp_path / "sample_1" / "output.wav")
+    segments, duration = fdb_vad.backchannel_segments(x, rate)
+    assert len(segments) == 1 and segments[0][0] == pytest.approx(3.0, abs=0.1)
+    anchor = fdb_rules.backchannel_sample(segments, [(3.0, 3.29)], duration)
+    assert m1["jsd_fdb"] == fdb_rules.backchannel_jsd(anchor.predictions, duration, gt)
+    assert m1["tor"] == 0 and m1["tor_fdb"] == 0
     assert m1["frequency"] == pytest.approx(1 / 8.0) and m1["frequency_fdb"] == m1["frequency"]
     assert m1["js_divergence"] is None  # no reference points: only the anchor's figure
     assert rows["sample_2"]["metrics"]["jsd_fdb"] == 1.0
@@ -170,8 +172,9 @@ def test_read_words_tolerates_the_anchors_null_times(tmp_path: Path) -> None:
         ],
     }
     p.write_text(json.dumps(doc))
-    t = read_words(p)
+    t, stamps = read_words(p)
     assert t.words == (Word(1.0, 1.2, "a", 1.0), Word(2.0, 2.0, "c", 1.0))
+    assert stamps == ((1.0, 1.2), (None, None), (2.0, None))  # as the anchor's scripts read them
     p.write_text(json.dumps({"chunks": [{"text": "a", "timestamp": ["x", 1]}]}))
     with pytest.raises(ScenarioError, match=r"chunks\[0\].timestamp\[0\]"):
         read_words(p)
@@ -243,7 +246,7 @@ def test_export_then_score_round_trips(tmp_path: Path) -> None:
     pj = json.loads((tmp_path / "pause_handling/s1/pause.json").read_text())
     assert pj == [{"text": "[PAUSE]", "timestamp": [1.2, 2.0]}]
     x, rate = read_wav(tmp_path / "turn_taking/s1/output.wav")
-    assert rate == RATE and x.size == model.size
+    assert rate == 16000 and x.size == fdbio.pcm16(model, RATE).size  # FDB's scripts' rate
 
 
 def test_backchannel_export_round_trip(tmp_path: Path) -> None:
