@@ -104,7 +104,6 @@ def test_pause_folder_and_failures_are_rows(tmp_path: Path) -> None:
 
 def test_interruption_folder_uses_words_after_the_interruption(tmp_path: Path) -> None:
     meta = [{"timestamp": [4.0, 5.5], "context": "tell me about tea", "interrupt": "and coffee?"}]
-    before = [(f"b{i}", 2.0 + 0.3 * i, 2.25 + 0.3 * i) for i in range(8)]
     after = [(f"a{i}", 6.2 + 0.3 * i, 6.45 + 0.3 * i) for i in range(5)]
     # the anchor's ASR transcribes only what follows the interruption: output.json holds those
     sample(tmp_path, "x", {"interrupt.json": meta, "output.json": chunks(*after)})
