@@ -194,12 +194,14 @@ def _run(args: argparse.Namespace) -> int:
 def _judge_results(results: list[Any], spec: str) -> None:
     """Judge the user_interruption runs among ``results`` and update their summaries."""
     from duplex.judges.interruption import TASK
+    from duplex.report.documents import upgrade_summary
     from duplex.report.judged import format_judged, judge_run
 
     for r in results:
-        if r.summary.get("task") == TASK:
-            r.summary = judge_run(r.folder, spec)
-            print(format_judged(r.summary), file=sys.stderr)
+        if r.summary.task == TASK:
+            judged = judge_run(r.folder, spec)
+            print(format_judged(judged), file=sys.stderr)
+            r.summary = upgrade_summary(judged, str(r.folder / "summary.json"))
 
 
 @command("judge")

@@ -66,10 +66,8 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import emit
-
 from duplex.audio import read_wav
+from duplex.bench.base import emit
 from duplex.metrics import fdb_rules as rules
 from duplex.speech import fdb_vad
 
@@ -87,7 +85,7 @@ METRICS = {
     "turn_taking": [("TOR", "tor_fdb"), ("latency", "latency_fdb_s")],
     "user_interruption": [("TOR", "tor_fdb"), ("latency", "latency_fdb_s")],
     "backchannel": [
-        ("TOR", "anchor_tor_last_segment"),
+        ("TOR", "tor_fdb"),
         ("frequency", "frequency_fdb"),
         ("JSD", "jsd_fdb"),
     ],
@@ -431,9 +429,13 @@ def run_figures(check: Check, run_dir: Path) -> None:
         vals = [r["metrics"][key] for r in rows if r.get("status") == "ok"]
         vals = [v for v in vals if v is not None]
         check.run[metric] = float(np.mean(vals)) if vals else None
+    map_path = check.folder.parent / "fdb_map.json"
+    names = json.loads(map_path.read_text()).get(check.task, {}) if map_path.exists() else {}
+    sample_of = {item: sample for sample, item in names.items()}
     for r in rows:
         m = r.get("metrics") or {}
-        check.run_items[r["item_id"]] = {metric: m.get(key) for metric, key in METRICS[check.task]}
+        name = sample_of.get(r["item_id"], r["item_id"])
+        check.run_items[name] = {metric: m.get(key) for metric, key in METRICS[check.task]}
 
 
 # ----------------------------------------------------------------------- v1.5 timing
@@ -666,7 +668,8 @@ def main(argv: list[str] | None = None) -> int:
         config = json.loads((run_dir / "run.json").read_text())["config"]
         if not config.get("export_fdb"):
             parser.error(f"{run_dir}/run.json: the run has no export_fdb folder")
-        jobs.append((Path(config["export_fdb"]), run_dir))
+        # our exports hold one folder per task, samples numbered, with a map to our item ids
+        jobs.append((Path(config["export_fdb"]) / config["task"], run_dir))
     if not jobs:
         parser.error("give at least one folder or --run")
     blocks: list[str] = []

@@ -151,3 +151,20 @@ def test_score_missing_folder_is_one_line(
     assert main(["score", "--fdb", str(tmp_path / "none"), "--task", "turn_taking"]) == 2
     err = capsys.readouterr().err
     assert "none" in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_an_interruption_run_is_judged_by_default(tmp_path: Path) -> None:
+    # The anchor's table has a "judge 0-5" column: the embedded judge fills it unless told not to.
+    out = tmp_path / "ui"
+    args = ["run", "--scenario", "user_interruption", "--model", "oracle:stop=0.3,respond=0.6"]
+    assert main([*args, "--limit", "1", "--out", str(out), "--no-progress"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["judge"]["name"] == "smollm2"
+    assert summary["metrics"]["judge_score"]["n"] == 1
+    skipped = tmp_path / "none"
+    args = [*args, "--limit", "1", "--out", str(skipped), "--no-progress", "--judge", "none"]
+    assert main(args) == 0
+    assert "judge" not in json.loads((skipped / "summary.json").read_text()) or (
+        json.loads((skipped / "summary.json").read_text())["judge"] is None
+    )
