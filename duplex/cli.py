@@ -50,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--retries", type=int, default=0, help="extra attempts for a failed session")
     run.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="lock-step: step N items together, one batched forward per frame (batch models "
+        "such as moshi:; see docs/models.md)",
+    )
+    run.add_argument(
         "--export-fdb", type=Path, default=None, help="also write sessions as FDB sample folders"
     )
     run.add_argument("--no-progress", action="store_true")
@@ -153,6 +160,7 @@ def _run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         retries=args.retries,
         export_fdb=args.export_fdb,
+        batch=args.batch,
     )
     on_item = _progress(args.no_progress)
     try:
