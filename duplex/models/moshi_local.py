@@ -246,6 +246,10 @@ class MoshiModel(BatchLockstepModel):
         self.lock = threading.Lock()
         self.installed: _MoshiBatch | None = None
         self.warm: set[int] = set()  # batch sizes already stepped once (the first step is slow)
+        #: seconds spent inside the package (Mimi encode, LM step, Mimi decode) over all steps;
+        #: the rest of a step's time is the harness's (duplex.bench.moshi)
+        self.forward_s = 0.0
+        self.steps = 0  # batched steps taken
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -279,8 +283,6 @@ class _MoshiBatch(BatchLockstepSession):
         spare = model.generator(0)  # rows without a session sample too; their output is unused
         self.generators = [spare] * capacity
         self.masks: dict[str, tuple[bool, ...]] = {}  # execution masks last set, per module
-        self.forward_s = 0.0  # time inside the package's encode, LM step and decode
-        self.steps = 0
         with model.lock:
             if model.installed is not None:
                 _set_states(model, None)
@@ -302,7 +304,8 @@ class _MoshiBatch(BatchLockstepSession):
         m = self.model
         with torch.no_grad(), moshi_sampling.rows(self.generators):
             for _ in range(2):
-                tokens = _lm_step(m, m.mimi.encode(torch.zeros(self.capacity, 1, FRAME)))
+                silence = torch.zeros(self.capacity, 1, FRAME, device=m.device)
+                tokens = _lm_step(m, m.mimi.encode(silence))
                 m.mimi.decode(tokens[:, 1:].clamp(min=0))
         m.mimi.reset_streaming()
         m.gen.reset_streaming()
@@ -342,8 +345,8 @@ class _MoshiBatch(BatchLockstepSession):
             self._install()
             t = time.perf_counter()
             pcm, text, valid = self._forward(torch.from_numpy(x).to(m.device), active)
-            self.forward_s += time.perf_counter() - t
-        self.steps += 1
+            m.forward_s += time.perf_counter() - t
+            m.steps += 1
         out: dict[int, StepOutput] = {}
         for slot in frames:
             if not valid[slot]:  # the session's first step: the LM has no audio yet

@@ -37,10 +37,15 @@ def make_python(spec: ModelSpec) -> Model:
     module = _load_file(where) if where.endswith(".py") else _import(where)
     factory = getattr(module, factory_name, None)
     if factory is None:
-        public = sorted(n for n in vars(module) if callable(vars(module)[n]) and n[0] != "_")
+        own = module.__name__
+        public = sorted(
+            name
+            for name, obj in vars(module).items()
+            if callable(obj) and name[0] != "_" and getattr(obj, "__module__", "") == own
+        )
         raise ConfigError(
             f"python model {spec.text!r}: {where} has no attribute {factory_name!r} "
-            f"(callables there: {', '.join(public) or 'none'})"
+            f"(callables defined there: {', '.join(public) or 'none'})"
         )
     if not callable(factory):
         raise ConfigError(

@@ -1,7 +1,8 @@
 """The tiny random Moshi checkpoint for in-process tests, written once per test session.
 
-The same recipe as the reference server's (``moshi_tiny.py``), run inside the test process: the
-``moshi`` package is installed in the project's own environment too (extra ``[moshi]``).
+The same recipe as the reference server's (:mod:`duplex.models.moshi_tiny`), run inside the test
+process: the ``moshi`` package is installed in the project's own environment too (extra
+``[moshi]``).
 """
 
 from __future__ import annotations
@@ -25,13 +26,10 @@ needs_moshi = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
 @functools.cache
 def _write(root: str) -> Path:
-    from tests.support import moshi_tiny
+    from duplex.models import moshi_tiny
 
-    out = Path(root) / "moshi-tiny"
-    if not (out / "READY").exists():
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        moshi_tiny.main(str(out))
-    return out
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return moshi_tiny.write(Path(root) / "moshi-tiny")
 
 
 def tiny_checkpoint(factory: pytest.TempPathFactory) -> Path:

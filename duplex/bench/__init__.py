@@ -1,0 +1,1 @@
+"""Benchmarks: one module per benchmark, each exposing ``run(**opts) -> dict`` and ``format``."""
