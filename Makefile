@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup run test test-fast lint bench clean moshi-venv
+.PHONY: setup run test test-fast lint bench clean moshi-venv moshi
 
 setup: $(VENV)/.installed
 
@@ -30,7 +30,16 @@ lint: setup
 moshi-venv: setup
 	$(PY) -m tests.support.moshi_env
 
-test: lint moshi-venv
+# Moshi in process (extra [moshi]): moshi pins torch<2.10, so it goes in without its dependencies
+# and the extra brings the two it really uses (docs/models.md).
+moshi: $(VENV)/.moshi-installed
+
+$(VENV)/.moshi-installed: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[moshi]'
+	$(PY) -m pip install -q --no-deps moshi==0.2.13
+	touch $@
+
+test: lint moshi-venv moshi
 	$(PY) -m pytest -q
 
 test-fast: lint

@@ -81,6 +81,13 @@ def _run_parser(sub: Any) -> None:
     )
     run.add_argument("--retries", type=int, default=0, help="extra attempts for a failed session")
     run.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="lock-step: step N items together, one batched forward per frame (batch models "
+        "such as moshi:; see docs/models.md)",
+    )
+    run.add_argument(
         "--export-fdb", type=Path, default=None, help="also write sessions as FDB sample folders"
     )
     run.add_argument(
@@ -163,6 +170,7 @@ def _run(args: argparse.Namespace) -> int:
         retries=args.retries,
         export_fdb=args.export_fdb,
         task=args.task,
+        batch=args.batch,
     )
     on_item = _progress(args.no_progress)
     try:

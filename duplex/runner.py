@@ -58,6 +58,8 @@ class RunConfig:
     export_fdb: Path | None = None
     #: the task of an ``fdb:PATH`` scenario when its files do not tell it
     task: str | None = None
+    #: lock-step items stepped together by a batch model (duplex.simulator.batch)
+    batch: int = 1
 
 
 @dataclass
@@ -99,6 +101,8 @@ def _check(config: RunConfig) -> None:
         raise ConfigError(f"--retries must be 0 or more, got {config.retries}")
     if config.limit is not None and config.limit <= 0:
         raise ConfigError(f"--limit must be positive, got {config.limit}")
+    if config.batch < 1:
+        raise ConfigError(f"--batch must be at least 1, got {config.batch}")
 
 
 class ItemSource(Protocol):
@@ -135,6 +139,8 @@ class _Run:
         self.clock = resolve_clock(config.clock, model)
         if config.concurrency > 1 and self.clock != "realtime":
             raise ConfigError("--concurrency needs --clock realtime (lock-step runs one at a time)")
+        if config.batch > 1:
+            _check_batch(config, model, self.clock)
         self.folder = config.out or default_out(self.suite.name, config.model)
         self.store = RunStore(self.folder)
         self.opts = SessionOptions(
@@ -294,6 +300,8 @@ def _run_items(run: _Run, todo: list[str], progress: _Progress) -> list[ItemOutc
     if run.config.concurrency > 1:
         with few_gc_pauses():
             return _unwrap_group(lambda: asyncio.run(_run_concurrently(run, todo, progress)))
+    if run.config.batch > 1:
+        return _run_batched(run, todo, progress)
     outcomes: list[ItemOutcome] = []
     for item_id in todo:
         outcome = run.session_sync(run.render(item_id))
@@ -347,6 +355,49 @@ async def _run_concurrently(run: _Run, todo: list[str], progress: _Progress) -> 
         async with asyncio.TaskGroup() as tg:
             for item in items:
                 tg.create_task(one(item), name=f"session-{item.item_id}")
+    return outcomes
+
+
+def _check_batch(config: RunConfig, model: Model, clock: str) -> None:
+    from duplex.models.batch import BatchLockstepModel
+
+    if not isinstance(model, BatchLockstepModel):
+        raise ConfigError(
+            f"model {model.spec!r} does not step batches; --batch needs a batch model (moshi:)"
+        )
+    if clock != "lockstep":
+        raise ConfigError("--batch steps items in lock-step; it cannot run with --clock realtime")
+    if config.batch > model.max_batch:
+        raise ConfigError(
+            f"--batch {config.batch} is more than model {model.spec!r} takes ({model.max_batch}; "
+            "its batch= argument raises it)"
+        )
+
+
+def _run_batched(run: _Run, todo: list[str], progress: _Progress) -> list[ItemOutcome]:
+    """`run --batch N`: the items stepped N at a time; failed ones retried the same way."""
+    from duplex.models.batch import BatchLockstepModel
+    from duplex.simulator.batch import iter_lockstep_batch
+
+    assert isinstance(run.model, BatchLockstepModel)
+    outcomes: list[ItemOutcome] = []
+    queue = todo
+    for attempt in range(1, run.config.retries + 2):
+        retry: list[str] = []
+        items = (run.render(item_id) for item_id in queue)
+        for _, item, result in iter_lockstep_batch(run.model, items, run.opts, run.config.batch):
+            if isinstance(result, SessionFailed):
+                run.keep_failed_session(item, result)
+                if attempt <= run.config.retries:
+                    retry.append(item.item_id)
+                    continue
+                outcome = run.failed(item, result.reason, attempt)
+            else:
+                outcome = run.score(item, result, attempt)
+            _record(run, outcome, outcomes, progress)
+        queue = retry
+        if not queue:
+            break
     return outcomes
 
 

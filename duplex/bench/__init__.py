@@ -31,3 +31,8 @@ BENCHMARKS.add(
     "duplex.bench.live_memory:BENCH",
     "a long live session on a fake device: resident memory while recording and scoring",
 )
+BENCHMARKS.add(
+    "moshi",
+    "duplex.bench.moshi:BENCH",
+    "the moshi: adapter with tiny random weights: items per minute at batch 1 and 8, harness share",
+)

@@ -9,6 +9,7 @@ module, never a branch in the harness.
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Callable
 
 from duplex.errors import ConfigError
@@ -18,6 +19,7 @@ from duplex.registry import Registry
 ModelFactory = Callable[[ModelSpec], Model]
 
 MODELS: Registry[ModelFactory] = Registry("model")
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 MODELS.add("silent", "duplex.models.instruments:make_silent", "never says anything")
 MODELS.add(
     "eager",
@@ -45,6 +47,16 @@ MODELS.add("moshi+ws", f"{_MOSHI}:make_moshi_ws", "Moshi/PersonaPlex, moshi+ws:/
 MODELS.add("moshi+wss", f"{_MOSHI}:make_moshi_ws", "the same over TLS")
 MODELS.add("realtime+ws", f"{_RT}:make_realtime_ws", "OpenAI-Realtime-style server, realtime+ws://")
 MODELS.add("realtime+wss", f"{_RT}:make_realtime_ws", "the same over TLS")
+MODELS.add(
+    "python",
+    "duplex.models.pyfactory:make_python",
+    "your own model: python:module:factory[:ARG] or python:path/to/file.py:factory[:ARG]",
+)
+MODELS.add(
+    "moshi",
+    "duplex.models.moshi_local:make_moshi",
+    "Moshi in process (extra [moshi]): moshi:dir=PATH or moshi:config=,lm=,mimi=,tokenizer=",
+)
 
 
 def parse_spec(text: str) -> ModelSpec:
@@ -52,9 +64,10 @@ def parse_spec(text: str) -> ModelSpec:
     text = text.strip()
     if not text:
         raise ConfigError("empty model spec")
-    if "://" in text:
-        scheme = text.split("://", 1)[0]
-        return ModelSpec(text=text, name=scheme, target=text)
+    # A URL only if it starts with a scheme: `moshi:lm=file:///x` is a spec whose value is one.
+    url = _URL.match(text)
+    if url:
+        return ModelSpec(text=text, name=url.group(1), target=text)
     name, _, rest = text.partition(":")
     if name == "python":
         return ModelSpec(text=text, name=name, target=rest)

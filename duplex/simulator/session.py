@@ -21,9 +21,17 @@ from typing import Any
 
 import numpy as np
 
+from duplex.audio import Samples
 from duplex.errors import ConfigError, ModelError
 from duplex.events import ModelAudio, ModelAudioCleared, ModelFailed, ModelText
-from duplex.models.base import LockstepModel, Model, SessionInfo, StreamingModel, StreamingSession
+from duplex.models.base import (
+    LockstepModel,
+    Model,
+    SessionInfo,
+    StepOutput,
+    StreamingModel,
+    StreamingSession,
+)
 from duplex.scenarios.base import ScenarioItem
 from duplex.simulator.adapters import LockstepAsStreaming
 from duplex.simulator.playback import UserPlayback
@@ -100,56 +108,93 @@ def _finish(recorder: Recorder, playback: UserPlayback, timings: dict[str, Any])
     return recording
 
 
+class LockstepTrack:
+    """One lock-step session's timeline: user frames out, model frames placed after compute.
+
+    Shared by :func:`run_lockstep` and the batched driver (:mod:`duplex.simulator.batch`), so that
+    a session's timeline follows the same rule however the model was stepped: step ``n`` starts
+    when its frame is ready and the previous step is done, and its output is heard ``compute_s``
+    later.
+    """
+
+    def __init__(self, model: Model, item: ScenarioItem, opts: SessionOptions) -> None:
+        self.item = item
+        self.rate = item.sample_rate
+        self.frame_size = _frame_size(model, self.rate, opts.frame_ms)
+        self.playback, self.recorder, self.n_frames = _playback(item, self.frame_size, model)
+        self.info = _info(item, self.frame_size, opts)
+        self.compute = np.zeros(self.n_frames)
+        self.n = 0  # index of the next input frame
+        self.busy_until = 0  # sample at which the model finished its previous step
+
+    @property
+    def done(self) -> bool:
+        return self.n >= self.n_frames
+
+    def next_frame(self) -> Samples:
+        """User frame ``n``, decided from the model audio placed so far (see UserPlayback)."""
+        return self.playback.frame_at(self.n, self.recorder.model)
+
+    def place(self, out: StepOutput, compute_s: float) -> None:
+        """Put step ``n``'s output on the timeline; a malformed frame fails the session."""
+        if out.audio.shape != (self.frame_size,):
+            raise SessionFailed(
+                f"model returned {out.audio.shape} samples for a {self.frame_size}-sample frame",
+                self._partial(),
+            )
+        ready = (self.n + 1) * self.frame_size
+        self.compute[self.n] = compute_s
+        self.busy_until = max(ready, self.busy_until) + round(compute_s * self.rate)
+        if out.clear:
+            self.recorder.add(ModelAudioCleared(self.busy_until))
+        self.recorder.add(ModelAudio(self.busy_until, out.audio))
+        for text in out.texts:
+            self.recorder.add(ModelText(self.busy_until, text))
+        self.n += 1
+
+    def crashed(self, exc: BaseException, what: str = "model crashed") -> SessionFailed:
+        """The failure of step ``n`` with everything recorded up to it."""
+        at = max((self.n + 1) * self.frame_size, self.busy_until)
+        reason = f"{type(exc).__name__}: {exc}"
+        self.recorder.add(ModelFailed(at, reason))
+        return SessionFailed(f"{what} at {at / self.rate:.2f} s: {reason}", self._partial())
+
+    def _partial(self) -> Recording:
+        return _finish(self.recorder, self.playback, {"clock": "lockstep"})
+
+    def finish(self, extra: dict[str, Any] | None = None) -> Recording:
+        n, compute = self.n_frames, self.compute
+        frame_s = self.frame_size / self.rate
+        timings = {
+            "clock": "lockstep",
+            "frame_size": self.frame_size,
+            "frames": n,
+            "compute_s_total": float(compute.sum()),
+            "compute_s_p50": float(np.median(compute)) if n else 0.0,
+            "compute_s_max": float(compute.max()) if n else 0.0,
+            "compute_rtf": float(compute.sum() / (n * frame_s)) if n else 0.0,
+            **(extra or {}),
+        }
+        return _finish(self.recorder, self.playback, timings)
+
+
 def run_lockstep(model: LockstepModel, item: ScenarioItem, opts: SessionOptions) -> Recording:
     """Step the model over the whole item as fast as it computes."""
-    rate = item.sample_rate
-    frame_size = _frame_size(model, rate, opts.frame_ms)
-    playback, recorder, n_frames = _playback(item, frame_size, model)
+    track = LockstepTrack(model, item, opts)
     watch = opts.stopwatch
-    session = model.open(_info(item, frame_size, opts))
-    busy_until = 0  # sample at which the model finished its previous step
-    compute = np.zeros(n_frames)
+    session = model.open(track.info)
     try:
-        for n in range(n_frames):
-            ready = (n + 1) * frame_size
+        while not track.done:
+            frame = track.next_frame()
             t = watch()
             try:
-                out = session.step(playback.frame_at(n, recorder.model))
+                out = session.step(frame)
             except Exception as exc:
-                at = max(ready, busy_until)
-                recorder.add(ModelFailed(at, f"{type(exc).__name__}: {exc}"))
-                raise SessionFailed(
-                    f"model crashed at {at / rate:.2f} s: {type(exc).__name__}: {exc}",
-                    _finish(recorder, playback, {"clock": "lockstep"}),
-                ) from exc
-            compute[n] = watch() - t
-            if out.audio.shape != (frame_size,):
-                raise SessionFailed(
-                    f"model returned {out.audio.shape} samples for a {frame_size}-sample frame",
-                    _finish(recorder, playback, {"clock": "lockstep"}),
-                )
-            busy_until = max(ready, busy_until) + round(compute[n] * rate)
-            if out.clear:
-                recorder.add(ModelAudioCleared(busy_until))
-            recorder.add(ModelAudio(busy_until, out.audio))
-            for text in out.texts:
-                recorder.add(ModelText(busy_until, text))
+                raise track.crashed(exc) from exc
+            track.place(out, watch() - t)
     finally:
         session.close()
-    frame_s = frame_size / rate
-    return _finish(
-        recorder,
-        playback,
-        {
-            "clock": "lockstep",
-            "frame_size": frame_size,
-            "frames": n_frames,
-            "compute_s_total": float(compute.sum()),
-            "compute_s_p50": float(np.median(compute)) if n_frames else 0.0,
-            "compute_s_max": float(compute.max()) if n_frames else 0.0,
-            "compute_rtf": float(compute.sum() / (n_frames * frame_s)) if n_frames else 0.0,
-        },
-    )
+    return track.finish()
 
 
 async def run_realtime(
