@@ -23,12 +23,7 @@ from duplex.scenarios import SUITES
 from duplex.scenarios.base import ScenarioItem
 from duplex.simulator.gcpause import few_gc_pauses
 from duplex.simulator.recording import Recording
-from duplex.simulator.session import (
-    SessionFailed,
-    SessionOptions,
-    run_lockstep,
-    run_realtime,
-)
+from duplex.simulator.session import SessionFailed, SessionOptions, run_lockstep, run_realtime
 from duplex.simulator.session_folder import write_session_folder
 from duplex.speech.asr import asr_provenance
 from duplex.speech.vad import vad_provenance
