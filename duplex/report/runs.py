@@ -178,6 +178,17 @@ def _load_probe_run(folder: Path) -> RunData | None:
     return load_probe_run(folder)
 
 
+def _merge_rubric(run: RunData) -> None:
+    from duplex.arena.stored import merge_rubric
+
+    merge_rubric(run)
+
+
+#: Results stored beside a run by later commands (``rubric.json`` from ``duplex-bench rubric``),
+#: added to every loaded run as per-item metrics and summary figures.
+Extension = Callable[[RunData], None]
+EXTENSIONS: list[Extension] = [_merge_rubric]
+
 #: Files that make a folder a run folder (for :func:`expand_runs`).
 MARKERS = ("run.json", "probe.json")
 Loader = Callable[[Path], RunData | None]
@@ -192,6 +203,8 @@ def load_run(folder: Path | str) -> RunData:
     for loader in LOADERS:
         run = loader(folder)
         if run is not None:
+            for extend in EXTENSIONS:
+                extend(run)
             return run
     raise ResultsError(f"{folder}: not a run folder (no {' or '.join(MARKERS)})")
 
