@@ -285,7 +285,6 @@ def judge_many(
     decode: Callable[[dict[str, Any]], T],
     cache: BattleCache | None,
     concurrency: int | None = None,
-    on_done: Callable[[int, T], None] | None = None,
 ) -> list[T]:
     """Results in the order of ``keys``: cached ones read back, the rest made by ``run_one(i)``
     on up to ``max_concurrency`` threads and cached as each finishes (``encode`` None: missing,
@@ -309,8 +308,6 @@ def judge_many(
         with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="arena") as pool:
             for i, result in zip(todo, pool.map(one, todo), strict=True):
                 out[i] = result
-                if on_done is not None:
-                    on_done(i, result)
     return [v for v in out if v is not None]
 
 

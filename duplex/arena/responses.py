@@ -27,7 +27,6 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -176,7 +175,7 @@ def measure(model: Samples, rate: int, event: float, text: str) -> Response:
     voiced = [Span(max(a.start, s.start), min(a.end, s.end)) for s in spans for a in activity]
     voiced = [v for v in voiced if v.end > v.start]
     speech_s = sum(v.duration for v in voiced)
-    words = len(text.split())
+    words = len(text.split()) if spans else 0
     samples = (
         np.concatenate([model[round(v.start * rate) : round(v.end * rate)] for v in voiced])
         if voiced
@@ -223,11 +222,3 @@ def read_item(run: RunData, item_id: str) -> ItemResponse:
     return ItemResponse(
         item_id, row.get("spec_hash"), view.turn, measure(model, rate, view.event, view.text)
     )
-
-
-def read_responses(run: RunData, item_ids: list[str]) -> dict[str, ItemResponse]:
-    return {i: read_item(run, i) for i in item_ids}
-
-
-def session_folder(run: RunData, item_id: str) -> Path:
-    return run.folder / "sessions" / item_id

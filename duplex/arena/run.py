@@ -37,7 +37,7 @@ from duplex.errors import ConfigError, ResultsError
 from duplex.judges.base import redact_spec
 from duplex.report.runs import RunData, load_run
 
-#: Style-control covariates (response features): name -> how to read it from a response.
+#: Style-control covariates: the response's duration (s) and length (words).
 STYLE = ("duration", "words")
 
 
@@ -64,7 +64,11 @@ class Battle:
 def labels_of(runs: Sequence[RunData]) -> list[str]:
     """The model spec per run, with the folder name added where two runs share a model."""
     models = [r.model for r in runs]
-    return [f"{r.model} ({r.folder.name})" if models.count(r.model) > 1 else r.model for r in runs]
+    labels = [
+        f"{r.model} ({r.folder.name})" if models.count(r.model) > 1 else r.model for r in runs
+    ]
+    # Still equal (same model, same folder name elsewhere): number them, ratings are by label.
+    return [f"{x} #{i + 1}" if labels.count(x) > 1 else x for i, x in enumerate(labels)]
 
 
 def _check_runs(runs: Sequence[RunData]) -> None:
@@ -225,6 +229,8 @@ def run_arena(
     config = config or ArenaConfig()
     if config.resamples < 100:
         raise ConfigError(f"--resamples must be at least 100, got {config.resamples}")
+    if judge is None:
+        check_arena_judge(config.judge)  # a typo fails before every session is read
     runs = [load_run(p) for p in paths]
     _check_runs(runs)
     labels = labels_of(runs)

@@ -9,7 +9,8 @@ Extension point for other kinds of results (e.g. probe results, which are not se
 loader to :data:`LOADERS` - a function ``folder -> RunData | None`` that returns None for folders
 that are not its kind. Anything it returns is compared and reported like a suite run, as long as
 it fills ``items`` (per-item numbers, needed for paired statistics) and ``summary`` (means with
-intervals, for the leaderboard).
+intervals, for the leaderboard). Results that later commands store beside a run (rubric scores)
+are added by :data:`EXTENSIONS`, functions ``RunData -> None`` applied to every loaded run.
 """
 
 from __future__ import annotations

@@ -97,11 +97,15 @@ def test_rubric_scores_order_and_gate_compare(
     # tt-001..tt-006 carry item rubrics with keywords: the embedded judge scores them.
     assert means["full"]["rubric_item"] is not None
     # The scores are metrics of the loaded run, with a direction, so compare gates on them.
-    full, cut = load_run(runs["full"]), load_run(runs["cut"])
+    full, cut, silent = (load_run(runs[k]) for k in ("full", "cut", "silent"))
     assert "rubric_overall" in cut.metric_keys()
     c = compare_runs(full, cut, max_regression={"rubric_overall": 0.0})
     gate = next(m for m in c.metrics if m.key == "rubric_overall")
     assert gate.direction == "higher" and gate.diff is not None and gate.diff < 0
+    # Six items: the paired sign-flip test reaches p < 0.05 only when all six move one way,
+    # as they do from the full cascade to silence.
+    c = compare_runs(full, silent, max_regression={"rubric_overall": 0.0})
+    gate = next(m for m in c.metrics if m.key == "rubric_overall")
     assert gate.regression and c.exit_code == 1
 
 

@@ -37,7 +37,7 @@ def test_speech_before_the_turn_end_is_not_the_response() -> None:
     model = place([(0.2, early)], 6.0)
     r = measure(model, RATE, EVENT, "Hello there.")
     assert r.empty and r.text == "" and r.features.latency_s is None
-    assert r.features.speech_s == 0 and r.features.pitch_hz is None
+    assert r.features.speech_s == 0 and r.features.pitch_hz is None and r.features.words == 0
 
 
 def test_silence_is_an_empty_response() -> None:
