@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 
 from duplex.arena.calibrate import spoken
+from duplex.arena.document import format_leaderboard
 from duplex.arena.judging import BattleCache, PairInput, PairVerdict
 from duplex.arena.responses import ItemResponse
-from duplex.arena.run import ArenaConfig, judge_and_rate, plan_battles
+from duplex.arena.run import ArenaConfig, judge_and_rate, plan_battles, run_arena
+from duplex.errors import ConfigError, ResultsError
+from tests.arena.fake_runs import make_run
 
 ITEMS = [f"it-{i}" for i in range(8)]
 
@@ -122,12 +126,7 @@ def test_battles_are_cached_and_resumed() -> None:
     assert changed.calls == 32
 
 
-def test_run_arena_on_run_folders(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from duplex.arena.document import format_leaderboard
-    from duplex.arena.run import run_arena
-    from duplex.errors import ConfigError, ResultsError
-    from tests.arena.fake_runs import make_run
-
+def test_run_arena_on_run_folders(tmp_path: Path) -> None:
     turns = {f"tt-00{i}": f"Question number {i}?" for i in range(1, 4)}
     long = make_run(
         tmp_path / "long", "m", {k: (t, "A long and full answer.") for k, t in turns.items()}
