@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     _probe_parser(sub)
     _report_parsers(sub)
     _live_parsers(sub)
+    _arena_parsers(sub)
     return p
 
 
@@ -515,6 +516,26 @@ def _devices(args: argparse.Namespace) -> int:
     from duplex.live.cli import devices_command
 
     return devices_command(args)
+
+
+def _arena_parsers(sub: Any) -> None:
+    from duplex.report.arena_cli import add_parsers
+
+    add_parsers(sub)
+
+
+@command("arena")
+def _arena(args: argparse.Namespace) -> int:
+    from duplex.report.arena_cli import arena_command
+
+    return arena_command(args)
+
+
+@command("rubric")
+def _rubric(args: argparse.Namespace) -> int:
+    from duplex.report.arena_cli import rubric_command
+
+    return rubric_command(args)
 
 
 @command("score")

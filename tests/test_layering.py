@@ -36,7 +36,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("scenarios", ("duplex.scenarios",)),
     ("simulator", ("duplex.simulator",)),
     ("metrics", ("duplex.metrics",)),
-    ("scorers", ("duplex.judges", "duplex.probes", "duplex.arena")),
+    ("judges", ("duplex.judges",)),
+    ("scorers", ("duplex.probes", "duplex.arena")),
     ("report", ("duplex.report",)),
     (
         "app",
