@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "duplex.annotations",
             "duplex.playout",
             "duplex.progress",
+            "duplex.writing",
         ),
     ),
     ("speech", ("duplex.speech",)),

@@ -17,6 +17,7 @@ from typing import Any
 from duplex.arena.bias import BiasReport, format_bias
 from duplex.arena.ratings import Interval
 from duplex.errors import ResultsError
+from duplex.writing import write_json
 
 FORMAT = "duplex-bench-arena"
 VERSION = 1
@@ -116,10 +117,7 @@ class ArenaDoc:
 
 
 def write_arena(doc: ArenaDoc, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(doc.to_json(), indent=2, ensure_ascii=False))
-    tmp.replace(path)
+    write_json(path, doc.to_json(), what="the arena results")
 
 
 def load_arena(path: Path | str) -> ArenaDoc:

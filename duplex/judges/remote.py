@@ -31,6 +31,7 @@ from duplex.judges.base import (
     parse_rating,
     redact_spec,
 )
+from duplex.writing import redact
 
 _COMMON = ("model", "base_url", "api_key", "timeout", "concurrency", "attempts", "prompt")
 _RETRY_STATUS = {408, 409, 429}
@@ -76,13 +77,13 @@ def classify(exc: Exception, sdk: Any) -> JudgeError:
         return RetryableError("request timed out")
     if isinstance(exc, sdk.APIStatusError):
         status = exc.status_code
-        message = f"HTTP {status}: {str(exc)[:200]}"
+        message = f"HTTP {status}: {redact(str(exc))[:200]}"
         if status in _RETRY_STATUS or status >= 500:
             return RetryableError(message, retry_after(exc.response.headers))
         return JudgeError(message)
     if isinstance(exc, sdk.APIConnectionError):
         return RetryableError(f"connection failed: {type(exc).__name__}")
-    return JudgeError(f"{type(exc).__name__}: {str(exc)[:200]}")
+    return JudgeError(f"{type(exc).__name__}: {redact(str(exc))[:200]}")
 
 
 class _ApiJudge:

@@ -40,6 +40,7 @@ from duplex.report.svg import (
     timeline_svg,
 )
 from duplex.report.table import suite_columns
+from duplex.writing import write_text
 
 ENVELOPE_BINS = 480
 
@@ -495,11 +496,7 @@ def write_report(
         runs = expand_runs(paths)
     page, ctx = build_report(runs, opts, steps)
     out = Path(out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(page, encoding="utf-8")
-    except OSError as exc:
-        raise ResultsError(f"{out}: cannot write the report ({exc.strerror or exc})") from exc
+    write_text(out, page, what="the report")
     return ReportInfo(out, len(page.encode()), len(runs), ctx.items, ctx.clips, ctx.audio_bytes)
 
 

@@ -4,7 +4,6 @@ judge's figures to its summary (see :mod:`duplex.judges.interruption` for what i
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,23 +24,21 @@ from duplex.judges.interruption import (
 )
 from duplex.report.documents import FORMAT, to_json, upgrade_summary
 from duplex.report.store import RunStore
+from duplex.writing import append_line
 
 
 def _append(path: Path, judgements: Sequence[ItemJudgement], describe: dict[str, Any]) -> None:
-    with path.open("a") as f:
-        for j in judgements:
-            doc = {
-                "item_id": j.item_id,
-                "tor_fdb": j.tor_fdb,
-                "judge": describe,
-                "inputs": None if j.inputs is None else json.loads(j.inputs.key()),
-                "verdict": None if j.verdict is None else j.verdict.to_json(),
-                "cached": bool(j.verdict and j.verdict.cached),
-                "judged_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            }
-            f.write(json.dumps(doc, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    for j in judgements:
+        doc = {
+            "item_id": j.item_id,
+            "tor_fdb": j.tor_fdb,
+            "judge": describe,
+            "inputs": None if j.inputs is None else json.loads(j.inputs.key()),
+            "verdict": None if j.verdict is None else j.verdict.to_json(),
+            "cached": bool(j.verdict and j.verdict.cached),
+            "judged_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        append_line(path, json.dumps(doc, ensure_ascii=False), what="the judgements")
 
 
 def judge_run(

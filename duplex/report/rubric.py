@@ -27,7 +27,6 @@ to a loaded run - rows, summary, directions, and the judge under ``run_doc["rubr
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +49,7 @@ from duplex.metrics.stats import summarize
 from duplex.report.arena_responses import read_item
 from duplex.report.rubric_store import FILE, FORMAT, KEYS, VERSION
 from duplex.report.runs import RunData, load_run
+from duplex.writing import write_json
 
 DEFAULT_RUBRIC = "general_v1"
 
@@ -199,9 +199,7 @@ def rubric_run(
         ],
     }
     path = run.folder / FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False))
-    tmp.replace(path)
+    write_json(path, doc, what="the rubric scores")
     return doc
 
 
