@@ -24,6 +24,7 @@ class _Session(LockstepSession):
 
     def step(self, frame: np.ndarray) -> StepOutput:
         self.model.steps.append(threading.current_thread().name)
+        self.model.stepping.set()
         self.model.gate.wait(10.0)
         return StepOutput(np.full(FRAME, 0.5, np.float32))
 
@@ -38,6 +39,7 @@ class Gated(LockstepModel):
 
     def __init__(self) -> None:
         self.gate = threading.Event()
+        self.stepping = threading.Event()
         self.steps: list[str] = []
         self.opened_on = ""
         self.closed = 0
@@ -75,8 +77,7 @@ def test_aclose_absorbs_the_workers_cancellation_mid_step() -> None:
         model = Gated()
         stream = await LockstepAsStreaming(model).connect(INFO, RealtimeClock(RATE))
         await stream.send(np.zeros(FRAME, np.float32))
-        while not model.steps:  # the step is running on the worker thread
-            await asyncio.sleep(0.001)
+        assert await asyncio.to_thread(model.stepping.wait, 5.0)  # a step is running
         await stream.aclose()  # returns: the worker's cancellation is not ours
         model.gate.set()
         assert model.closed == 1
