@@ -84,9 +84,9 @@ class PlayoutPolicy:
     silence_level: float = 0.0
 
     @property
-    def needs_silence(self) -> bool:
-        dropping_silence = self.backlog is not None and self.backlog.drop == "silence"
-        return self.queued_silence == "skip" or dropping_silence
+    def tracks_silence(self) -> bool:
+        """Whether every chunk's silence matters (for dropping queued silence later)."""
+        return self.backlog is not None and self.backlog.drop == "silence"
 
     def until(self, end: int) -> PlayoutPolicy:
         """This policy on a timeline of ``end`` samples."""
@@ -137,8 +137,7 @@ class Cleared(NamedTuple):
     stop: int
 
 
-@dataclass(frozen=True)
-class Placement:
+class Placement(NamedTuple):
     """The answer for one chunk ``x``: ``x[lo:hi]`` plays from sample ``start``.
 
     ``lo > 0`` when the late front of a silent chunk was skipped, ``hi < x.size`` when the rest
@@ -179,17 +178,22 @@ class Playout:
         # Start of the silence queued last (== cursor when the last chunk was speech): how far
         # SPEAKER may go back to drop silence before arriving speech.
         self._silent_from = 0
+        self._tracks_silence = policy.tracks_silence
 
     def offer(self, at: int, x: Samples) -> Placement:
         """Where ``x``, available from sample ``at``, plays (or that it does not)."""
         n = x.size
         policy, counts = self.policy, self.counts
         counts.offered += n
-        silent = policy.needs_silence and is_silent(x, policy.silence_level)
+        # Looked at only when it matters: a pass over every chunk costs more than placing it.
+        silent = is_silent(x, policy.silence_level) if self._tracks_silence else None
         start = max(self.cursor, at, self.head)
-        if policy.queued_silence == "skip" and silent and start > at:
-            counts.skipped += n
-            return Placement("skipped", start)
+        if policy.queued_silence == "skip" and start > at:
+            if silent is None:
+                silent = is_silent(x, policy.silence_level)
+            if silent:
+                counts.skipped += n
+                return Placement("skipped", start)
         lo, cleared = 0, None
         backlog = policy.backlog
         if backlog is not None and start - at > backlog.limit:
@@ -213,7 +217,7 @@ class Playout:
         return self._place(at, start, lo, n, silent, cleared)
 
     def _place(
-        self, at: int, start: int, lo: int, n: int, silent: bool, cleared: Cleared | None
+        self, at: int, start: int, lo: int, n: int, silent: bool | None, cleared: Cleared | None
     ) -> Placement:
         stop = start + n - lo
         inside = stop - start
@@ -222,10 +226,11 @@ class Playout:
             self.counts.dropped_past_end += stop - start - inside
         self.counts.placed += inside
         self.counts.delayed += start - at
-        if not silent:
-            self._silent_from = stop
-        elif start != self.cursor:  # after a gap: the silence queued last starts here
-            self._silent_from = start
+        if self._tracks_silence:
+            if not silent:
+                self._silent_from = stop
+            elif start != self.cursor:  # after a gap: the silence queued last starts here
+                self._silent_from = start
         self.cursor = stop
         return Placement("placed", start, lo, lo + inside, cleared)
 
