@@ -24,16 +24,9 @@ import numpy as np
 from duplex.audio import Samples
 from duplex.errors import ConfigError, ModelError
 from duplex.events import ModelAudio, ModelAudioCleared, ModelFailed, ModelText
-from duplex.models.base import (
-    LockstepModel,
-    Model,
-    SessionInfo,
-    StepOutput,
-    StreamingModel,
-    StreamingSession,
-)
+from duplex.models.base import LockstepModel, Model, SessionInfo, StepOutput, StreamingSession
 from duplex.scenarios.base import ScenarioItem
-from duplex.simulator.adapters import LockstepAsStreaming
+from duplex.simulator.adapters import as_streaming
 from duplex.simulator.playback import UserPlayback
 from duplex.simulator.recorder import Recorder
 from duplex.simulator.recording import Recording
@@ -205,9 +198,7 @@ async def run_realtime(
     frame_size = _frame_size(model, rate, opts.frame_ms)
     playback, recorder, n_frames = _playback(item, frame_size, model)
     clock = clock or RealtimeClock(rate, precise_wait_s=opts.precise_wait_s)
-    streaming: StreamingModel = (
-        LockstepAsStreaming(model) if isinstance(model, LockstepModel) else model  # type: ignore[assignment]
-    )
+    streaming = as_streaming(model)
     lateness = np.zeros(n_frames)
     info = _info(item, frame_size, opts)
     deadline = max(opts.connect_timeout_s, streaming.connect_timeout_s + 5.0)
