@@ -45,6 +45,9 @@ MODELS.add("moshi+ws", f"{_MOSHI}:make_moshi_ws", "Moshi/PersonaPlex, moshi+ws:/
 MODELS.add("moshi+wss", f"{_MOSHI}:make_moshi_ws", "the same over TLS")
 MODELS.add("realtime+ws", f"{_RT}:make_realtime_ws", "OpenAI-Realtime-style server, realtime+ws://")
 MODELS.add("realtime+wss", f"{_RT}:make_realtime_ws", "the same over TLS")
+_GEM = "duplex.models.transports.gemini_ws:make_gemini_ws"
+MODELS.add("gemini+wss", _GEM, "Gemini Live, gemini+wss://generativelanguage.googleapis.com")
+MODELS.add("gemini+ws", _GEM, "a local server speaking Gemini Live's messages")
 
 
 def parse_spec(text: str) -> ModelSpec:
