@@ -136,7 +136,13 @@ class EmbeddedPairJudge:
         reason = f"quality A {qa:+.2f} {pa}, B {qb:+.2f} {pb}"
         raw = json.dumps({"A": {"quality": qa, **pa}, "B": {"quality": qb, **pb}})
         return PairVerdict(
-            winner, reason, self.name, self.model, self.prompt_version, raw, round(margin, 4)
+            winner,
+            round(margin, 4),
+            reason=reason,
+            judge=self.name,
+            model=self.model,
+            prompt_version=self.prompt_version,
+            raw=raw,
         )
 
     def content_score(self, quality: float) -> int:

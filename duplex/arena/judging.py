@@ -30,7 +30,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from duplex.arena.responses import Response
 from duplex.cache import cache_dir
-from duplex.judges.base import JudgeError, JudgeSpec, RetryableError, parse_judge_spec
+from duplex.judges.base import Judged, JudgeError, JudgeSpec, RetryableError, parse_judge_spec
 from duplex.judges.engine import DEFAULT_BACKOFF, Backoff
 from duplex.registry import Registry
 
@@ -59,31 +59,20 @@ class PairInput:
 
 
 @dataclass(frozen=True)
-class PairVerdict:
+class PairVerdict(Judged):
+    """A preference between two responses (None: missing, ``reason`` says why)."""
+
     winner: Winner | None
-    reason: str
-    judge: str
-    model: str
-    prompt_version: str
-    raw: str = ""
     #: the judge's continuous preference for A over B, when it has one (the embedded judge)
     margin: float | None = None
-    cached: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k != "cached"}
 
     @classmethod
     def from_json(cls, d: dict[str, Any], *, cached: bool = False) -> PairVerdict:
         winner = d.get("winner")
         return cls(
-            winner=winner if winner in WINNERS else None,
-            reason=str(d.get("reason", "")),
-            judge=str(d["judge"]),
-            model=str(d["model"]),
-            prompt_version=str(d["prompt_version"]),
-            raw=str(d.get("raw", "")),
-            margin=d.get("margin"),
+            winner if winner in WINNERS else None,
+            d.get("margin"),
+            **cls.common(d),
             cached=cached,
         )
 
@@ -272,7 +261,13 @@ def with_retries(
 
 
 def missing(judge: ArenaJudge, reason: str) -> PairVerdict:
-    return PairVerdict(None, reason, judge.name, judge.model, judge.prompt_version)
+    return PairVerdict(
+        None,
+        reason=reason,
+        judge=judge.name,
+        model=judge.model,
+        prompt_version=judge.prompt_version,
+    )
 
 
 def judge_many(

@@ -115,11 +115,11 @@ class RemoteArenaJudge:
         text = self.api.complete(self.pair.system, user, MAX_TOKENS)
         return PairVerdict(
             parse_winner(text),
-            analysis(text, _WINNER),
-            self.name,
-            self.model,
-            self.prompt_version,
-            text,
+            reason=analysis(text, _WINNER),
+            judge=self.name,
+            model=self.model,
+            prompt_version=self.prompt_version,
+            raw=text,
         )
 
     def score(self, item: RubricInput) -> RubricVerdict:

@@ -107,7 +107,14 @@ class _ApiJudge:
         score, why = parse_rating(text)
         if score is None:
             raise JudgeError(f"malformed answer: {why}")
-        return Verdict(score, analysis_of(text), self.name, self.model, self.prompt_version, text)
+        return Verdict(
+            score,
+            reason=analysis_of(text),
+            judge=self.name,
+            model=self.model,
+            prompt_version=self.prompt_version,
+            raw=text,
+        )
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -34,6 +34,7 @@ from duplex.arena.judging import (
 from duplex.arena.ratings import ELO_KS, Interval, Outcome, elo, fit_bt
 from duplex.errors import ConfigError, ResultsError
 from duplex.judges.base import redact_spec
+from duplex.judges.engine import owned
 from duplex.report.arena_responses import ItemResponse, read_item
 from duplex.report.runs import RunData, load_run
 
@@ -247,17 +248,12 @@ def run_arena(
 
     battles = plan_battles(len(runs), shared, response, swap=config.swap)
     spec = redact_spec(check_arena_judge(config.judge)) if judge is None else judge.name
-    owned_judge, owned_cache = judge is None, cache is None
-    judge = judge or load_arena_judge(config.judge)
-    cache = cache or BattleCache.default()
-    try:
-        result = judge_and_rate(labels, battles, judge, config, cache=cache)
-        describe = judge.describe()
-    finally:
-        if owned_judge:
-            judge.close()
-        if owned_cache:
-            cache.close()
+    with (
+        owned(judge, lambda: load_arena_judge(config.judge)) as j,
+        owned(cache, BattleCache.default) as c,
+    ):
+        result = judge_and_rate(labels, battles, j, config, cache=c)
+        describe = j.describe()
     return ArenaDoc(
         judge=describe,
         settings={

@@ -13,7 +13,7 @@ from duplex.errors import ConfigError
 from duplex.judges import load_judge
 from duplex.judges.base import Judge
 from duplex.judges.cache import VerdictCache
-from duplex.judges.engine import DEFAULT_BACKOFF, Backoff
+from duplex.judges.engine import DEFAULT_BACKOFF, Backoff, owned
 from duplex.judges.interruption import (
     HEADLINE,
     JUDGEMENTS,
@@ -57,17 +57,9 @@ def judge_run(
     if summary.get("task") != TASK:
         raise ConfigError(f"{folder}: task is {summary.get('task')!r}; judges rate {TASK!r} runs")
     rows = [to_json(r) for r in store.read_results().values()]
-    owned_judge, owned_cache = judge is None, cache is None
-    judge = judge or load_judge(judge_spec)
-    cache = cache or VerdictCache.default()
-    try:
-        judgements = judge_rows(judge, rows, cache=cache, concurrency=concurrency, backoff=backoff)
-        describe = judge.describe()
-    finally:
-        if owned_judge:
-            judge.close()
-        if owned_cache:
-            cache.close()
+    with owned(judge, lambda: load_judge(judge_spec)) as j, owned(cache, VerdictCache.default) as c:
+        judgements = judge_rows(j, rows, cache=c, concurrency=concurrency, backoff=backoff)
+        describe = j.describe()
     _append(folder / JUDGEMENTS, judgements, describe)
     result = aggregate(judgements, describe)
     summary.setdefault("metrics", {}).update(result["metrics"])

@@ -45,6 +45,7 @@ from duplex.arena.judging import (
 from duplex.arena.remote import load_arena_prompt
 from duplex.arena.responses import Response
 from duplex.errors import ConfigError, DuplexError
+from duplex.judges.engine import owned
 from duplex.metrics.stats import summarize
 from duplex.report.arena_responses import read_item
 from duplex.report.rubric_store import FILE, FORMAT, KEYS, VERSION
@@ -166,17 +167,12 @@ def rubric_run(
     run = load_run(run_dir)
     if run.kind != "suite":
         raise ConfigError(f"{run.folder}: rubric scores need a suite run, not a {run.kind} run")
-    owned_judge, owned_cache = judge is None, cache is None
-    judge = judge or load_arena_judge(judge_spec)
-    cache = cache or BattleCache.default()
-    try:
-        scores = score_run(run, judge, rubric, cache=cache)
-        describe = judge.describe()
-    finally:
-        if owned_judge:
-            judge.close()
-        if owned_cache:
-            cache.close()
+    with (
+        owned(judge, lambda: load_arena_judge(judge_spec)) as j,
+        owned(cache, BattleCache.default) as c,
+    ):
+        scores = score_run(run, j, rubric, cache=c)
+        describe = j.describe()
     doc = {
         "format": FORMAT,
         "version": VERSION,

@@ -29,7 +29,7 @@ class Judge:
         else:
             wa, wb = item.a.features.words, item.b.features.words
             winner = "tie" if wa == wb else "A" if wa > wb else "B"
-        return PairVerdict(winner, "", "fake", "none", "v")  # type: ignore[arg-type]
+        return PairVerdict(winner, reason="", judge="fake", model="none", prompt_version="v")  # type: ignore[arg-type]
 
     def describe(self) -> dict[str, str]:
         return {"spec": "fake"}

@@ -40,7 +40,9 @@ class QualityJudge:
             winner = "A" if self.bias else "tie"
         else:
             winner = "A" if qa > qb else "B"
-        return PairVerdict(winner, "", self.name, self.model, self.prompt_version)
+        return PairVerdict(
+            winner, reason="", judge=self.name, model=self.model, prompt_version=self.prompt_version
+        )
 
     def describe(self) -> dict[str, str]:
         return {"name": self.name, "spec": self.name}
