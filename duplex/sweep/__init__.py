@@ -26,6 +26,8 @@ class SweepResult:
     transitions: list[Transition]
     csv: Path
     page: Path
+    #: step -> the suites whose items ran in this invocation (the rest were complete)
+    ran: dict[int, list[str]]
 
 
 def sweep(
@@ -42,4 +44,4 @@ def sweep(
     found = transitions(steps, seed=config.seed)
     csv = write_csv(steps, root / "sweep.csv")
     page = write_page(steps, found, root / "sweep.html", f"duplex-bench sweep: {config.model}")
-    return SweepResult(root, steps, found, csv, page)
+    return SweepResult(root, steps, found, csv, page, {s.checkpoint.step: s.ran for s in ran})

@@ -90,7 +90,7 @@ def _rows(folder: Path) -> dict[str, dict[str, object]]:
 
 @pytest.mark.slow
 def test_a_run_through_workers_writes_what_a_local_run_writes(tmp_path: Path) -> None:
-    spec = "oracle:latency=0.6,length=1"
+    spec = "oracle:latency=0.6"
     local = RunConfig(suite="pause_handling", model=spec, limit=2, out=tmp_path / "local")
     run_suite(local)
     executor = InProcess()
