@@ -312,7 +312,7 @@ def run_suite(
     """
     _check(config)
     owned = model is None
-    model = model or _load(config.model, executor)
+    model = model or load_run_model(config.model, executor)
     try:
         run = SuiteRun(config, model, executor)
         done = run.store.open(run.run_doc, resume=config.resume)
@@ -334,7 +334,8 @@ def run_suite(
     return RunResult(run.folder, summary, outcomes)
 
 
-def _load(spec: str, executor: Executor | None) -> Model:
+def load_run_model(spec: str, executor: Executor | None = None) -> Model:
+    """The model a run holds: loaded here, or by the executor where it runs items."""
     return load_model(spec) if executor is None else executor.load_model(spec)
 
 
@@ -464,7 +465,7 @@ def run_all(
     """Every registered suite, one after another, each in ``OUT/<suite>``; the model loads once."""
     _check(config)
     owned = model is None
-    model = model or _load(config.model, executor)
+    model = model or load_run_model(config.model, executor)
     root = config.out or default_out("all", config.model)
     try:
         return [

@@ -13,7 +13,8 @@ failed with the reason. An exception in the worker's code stops the run as it wo
 
 Options: ``address`` (a running cluster: ``HOST:PORT`` of ``ray start --head``, or ``auto``;
 none starts a local cluster in this process), ``workers`` (actors, default 1), ``cpus`` and
-``gpus`` per actor (defaults 1 and 0), ``retries`` (default 1). docs/scale.md has the details.
+``gpus`` per actor (defaults 1 and 0), ``retries`` (default 1), ``load_timeout`` (seconds for
+the actors to load the model, default 900). docs/scale.md has the details.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class RayOptions:
     gpus: float = 0.0
     #: further attempts for items whose worker died; then they are recorded as failed
     retries: int = 1
+    #: seconds for every actor to start and load the model (actors wait for free resources)
+    load_timeout: float = 900.0
 
     def check(self) -> None:
         if self.workers < 1:
@@ -60,6 +63,8 @@ class RayOptions:
             raise ConfigError("--executor ray: cpus and gpus must not be negative")
         if self.retries < 0:
             raise ConfigError(f"--executor ray: retries must be 0 or more, got {self.retries}")
+        if self.load_timeout <= 0:
+            raise ConfigError("--executor ray: load_timeout must be positive")
 
     def describe(self) -> str:
         where = "local" if self.address is None else _host(self.address)
@@ -169,8 +174,18 @@ class _Pool:
 
     def facts(self) -> ModelFacts:
         """Waits until every actor has loaded the model; its load error, if any, as is."""
+        timeout = self.options.load_timeout
         try:
-            found: list[ModelFacts] = self.ray.get([a.facts.remote() for a in self.slots])
+            found: list[ModelFacts] = self.ray.get(
+                [a.facts.remote() for a in self.slots], timeout=timeout
+            )
+        except self.ray.exceptions.GetTimeoutError as exc:
+            o = self.options
+            raise ConfigError(
+                f"--executor ray: {o.workers} worker(s) did not load model {self.spec!r} within "
+                f"{timeout:g} s; does the cluster have cpus={o.cpus:g}, gpus={o.gpus:g} free for "
+                "each? (load_timeout= sets the limit)"
+            ) from exc
         except self.ray.exceptions.RayTaskError as exc:
             raise _cause(exc) from None
         except self.ray.exceptions.RayActorError as exc:

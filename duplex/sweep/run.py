@@ -23,13 +23,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from duplex.errors import ConfigError
-from duplex.models.base import Model
-from duplex.models.registry import load_model
 from duplex.probes.run import ProbeConfig, run_probe, write_results
 from duplex.probes.sweep import Checkpoint, find_checkpoints, model_for
 from duplex.provenance import run_folder
 from duplex.report.store import RunStore
-from duplex.runner import Executor, OnItem, RunConfig, open_suite, run_suite
+from duplex.runner import Executor, OnItem, RunConfig, load_run_model, open_suite, run_suite
 from duplex.scenarios import SUITES
 
 ALL = "all"
@@ -100,10 +98,6 @@ def _complete(config: RunConfig) -> bool:
     return all(i in done and done[i].status == "ok" for i in ids)
 
 
-def _load(spec: str, executor: Executor | None) -> Model:
-    return load_model(spec) if executor is None else executor.load_model(spec)
-
-
 def sweep_checkpoint(
     config: SweepConfig,
     checkpoint: Checkpoint,
@@ -138,7 +132,7 @@ def sweep_checkpoint(
         if not _complete(cfg):
             configs.append(cfg)
     if configs:
-        model = _load(spec, executor)
+        model = load_run_model(spec, executor)
         try:
             for cfg in configs:
                 run_suite(cfg, on_item=on_item, model=model, executor=executor)

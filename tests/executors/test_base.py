@@ -23,7 +23,10 @@ from duplex.runner import ItemOutcome, RunConfig, SuiteRun, run_suite
         ("rey", "unknown executor 'rey'; did you mean 'ray'"),
         ("ray:workers", "'workers' is not key=value"),
         ("ray:workers=two", "workers='two' is not a int"),
-        ("ray:gpu=1", "unknown option 'gpu' (options: address, cpus, gpus, retries, workers)"),
+        (
+            "ray:gpu=1",
+            "unknown option 'gpu' (options: address, cpus, gpus, load_timeout, retries, workers)",
+        ),
         ("ray:workers=0", "workers must be at least 1"),
         ("ray:retries=-1", "retries must be 0 or more"),
         ("ray:cpus=1,cpus=2", "cpus is given twice"),

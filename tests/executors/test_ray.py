@@ -252,3 +252,46 @@ def test_realtime_sessions_on_workers_keep_their_own_clock(cluster: None, tmp_pa
         # Paced by the worker's own clock: each frame sent when due, lateness measured there.
         assert timings["send_lateness_ms_p99"] < 20
         assert row["duration_s"] and float(row["duration_s"]) > 5  # type: ignore[arg-type]
+
+
+def test_a_sweep_through_ray(cluster: None, tmp_path: Path) -> None:
+    from duplex.sweep import SweepConfig, sweep
+    from tests.sweep.ckpt_model import write
+
+    for step in (10, 20):
+        write(tmp_path / "ckpts" / f"step-{step}")
+    executor = load_executor("ray:workers=2")
+    assert executor is not None
+    config = SweepConfig(
+        checkpoints=str(tmp_path / "ckpts" / "step-*"),
+        model="python:tests.sweep.ckpt_model:make:{checkpoint}",
+        suites=("pause_handling",),
+        out=tmp_path / "sweep",
+        limit=2,
+    )
+    try:
+        result = sweep(config, executor=executor)
+    finally:
+        executor.close()
+    assert result.ran == {10: ["pause_handling"], 20: ["pause_handling"]}
+    for step in (10, 20):
+        folder = tmp_path / f"sweep/step-{step}/pause_handling"
+        run_doc = json.loads((folder / "run.json").read_text())
+        assert run_doc["step"] == step and run_doc["config"]["executor"].startswith("ray:")
+        assert [r["status"] for r in rows(folder)] == ["ok", "ok"]
+    assert (tmp_path / "sweep/sweep.csv").is_file() and (tmp_path / "sweep/sweep.html").is_file()
+
+
+def test_workers_the_cluster_cannot_place_are_an_error_not_a_hang(
+    cluster: None, tmp_path: Path
+) -> None:
+    executor = load_executor("ray:gpus=1,load_timeout=5")  # the local cluster has no GPU
+    assert executor is not None
+    try:
+        with pytest.raises(ConfigError, match=r"did not load model .* within 5 s.*gpus=1"):
+            run_suite(
+                RunConfig(suite="pause_handling", model=ORACLE, out=tmp_path / "r"),
+                executor=executor,
+            )
+    finally:
+        executor.close()
