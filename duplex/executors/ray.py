@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,7 +87,14 @@ def make_ray_executor(args: dict[str, str]) -> RayExecutor:
     return RayExecutor(options)
 
 
-def _import_ray() -> Any:
+#: Ray reads this when imported: "0" keeps a cluster on this one machine, its services on
+#: 127.0.0.1 (otherwise they listen on every interface, for nodes that will never join).
+LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _import_ray(local: bool) -> Any:
+    if local and "ray" not in sys.modules:
+        os.environ.setdefault(LOOPBACK_ENV, "0")
     try:
         import ray
     except ImportError as exc:
@@ -109,7 +117,7 @@ class RayExecutor:
 
     def _connect(self) -> Any:
         if self._ray is None:
-            ray = _import_ray()
+            ray = _import_ray(local=self.options.address is None)
             if not ray.is_initialized():
                 try:
                     ray.init(address=self.options.address, include_dashboard=False)

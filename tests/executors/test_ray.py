@@ -2,7 +2,8 @@
 
 Ray enables token authentication and writes the token under the user's home, and keeps its
 sockets and logs under ``$RAY_TMPDIR/ray``: both point into a temporary folder here, so the tests
-leave nothing in the real home or /tmp/ray (and share no cluster with anyone else).
+leave nothing in the real home or /tmp/ray (and share no cluster with anyone else). The cluster
+listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -41,7 +42,13 @@ def ray_env() -> Iterator[dict[str, str]]:
     """HOME and RAY_TMPDIR in a short temporary folder (Ray's socket paths must stay short)."""
     root = Path(tempfile.mkdtemp(prefix="dray", dir="/tmp"))
     (root / "home").mkdir()
-    env = {"HOME": str(root / "home"), "RAY_TMPDIR": str(root)}
+    # RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0: a one-machine cluster whose services listen on
+    # 127.0.0.1 only (what the executor sets for the local cluster it starts itself).
+    env = {
+        "HOME": str(root / "home"),
+        "RAY_TMPDIR": str(root),
+        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
@@ -60,6 +67,7 @@ def cluster(ray_env: dict[str, str]) -> Iterator[None]:
     import ray
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
     try:
         yield
     finally:
