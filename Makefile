@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup run test test-fast lint bench clean moshi-venv moshi
+.PHONY: setup run test test-fast lint bench clean moshi-venv moshi ray
 
 setup: $(VENV)/.installed
 
@@ -39,7 +39,14 @@ $(VENV)/.moshi-installed: $(VENV)/.installed
 	$(PY) -m pip install -q --no-deps moshi==0.2.13
 	touch $@
 
-test: lint moshi-venv moshi
+# The Ray executor (extra [ray]): `run --executor ray` and its tests (docs/scale.md).
+ray: $(VENV)/.ray-installed
+
+$(VENV)/.ray-installed: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[ray]'
+	touch $@
+
+test: lint moshi-venv moshi ray
 	$(PY) -m pytest -q
 
 test-fast: lint

@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     _run_parser(sub)
+    _sweep_parser(sub)
     judge = sub.add_parser(
         "judge",
         help="LLM-judge the responses of a user_interruption run, or calibrate a judge",
@@ -99,6 +100,7 @@ def _run_parser(sub: Any) -> None:
         help="for --scenario fdb:PATH, the task when the folder's files do not tell it",
     )
     run.add_argument("--no-progress", action="store_true")
+    _executor_argument(run)
     run.add_argument(
         "--judge",
         default=DEFAULT_JUDGE,
@@ -107,6 +109,78 @@ def _run_parser(sub: Any) -> None:
         f"column (see `judge --help`); default {DEFAULT_JUDGE} (embedded, offline); 'none' skips "
         "it",
     )
+
+
+EXECUTOR_HELP = (
+    "where sessions run: local (this process, default) or "
+    "ray[:address=HOST:PORT,workers=N,cpus=C,gpus=G,retries=R] (actors that load the model once; "
+    "extra [ray]; docs/scale.md)"
+)
+
+
+def _executor_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", default="local", metavar="SPEC", help=EXECUTOR_HELP)
+
+
+def _sweep_parser(sub: Any) -> None:
+    sweep = sub.add_parser(
+        "sweep",
+        help="run every suite (and the probes) per checkpoint; metrics against training step",
+        description="Each path the --checkpoints glob matches is one checkpoint. Its training "
+        "step is read from its name: the number after checkpoint, global_step, step, iter, "
+        "iteration or ckpt (joined by nothing, - or _), else the last number in the name "
+        "(step-1200, checkpoint_1200, global_step1200 -> 1200). Writes OUT/step-N/<suite>/ (an "
+        "ordinary run folder, its run.json carrying the step), OUT/sweep.csv and OUT/sweep.html. "
+        "Rerunning the same command finishes what is missing.",
+    )
+    sweep.add_argument("--checkpoints", required=True, metavar="GLOB", help="e.g. 'ckpts/step-*'")
+    sweep.add_argument(
+        "--model",
+        required=True,
+        metavar="TEMPLATE",
+        help="model spec with {checkpoint} for the path, e.g. 'moshi:dir={checkpoint}'",
+    )
+    sweep.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="SUITE",
+        help="suite name or YAML path (repeat); default: all (every registered suite)",
+    )
+    sweep.add_argument(
+        "--probe",
+        action="append",
+        default=[],
+        metavar="SET",
+        help="also run the intelligence probes on this set per checkpoint (repeat; 'all' for "
+        "every set)",
+    )
+    sweep.add_argument(
+        "--probe-model",
+        default=None,
+        metavar="TEMPLATE",
+        help="probe model template with {checkpoint} (default: cascade:hf:{checkpoint}, "
+        "cascade:gguf:{checkpoint} for .gguf files)",
+    )
+    sweep.add_argument(
+        "--probe-condition", action="append", default=[], metavar="NAME", help="(repeat)"
+    )
+    sweep.add_argument("--limit", type=int, default=None, help="only the first N items a suite")
+    sweep.add_argument(
+        "--out", type=Path, default=None, help="sweep folder (default: runs/sweep-<model>)"
+    )
+    sweep.add_argument("--seed", type=int, default=0)
+    sweep.add_argument("--clock", default="auto", choices=("auto", "lockstep", "realtime"))
+    sweep.add_argument("--batch", type=int, default=1, help="as run --batch")
+    sweep.add_argument("--retries", type=int, default=0, help="extra attempts for a failed session")
+    sweep.add_argument(
+        "--judge",
+        default=DEFAULT_JUDGE,
+        metavar="SPEC",
+        help=f"as run --judge (default {DEFAULT_JUDGE}; 'none' skips it)",
+    )
+    _executor_argument(sweep)
+    sweep.add_argument("--no-progress", action="store_true")
 
 
 def _score_parser(sub: Any) -> None:
@@ -137,8 +211,16 @@ def _serve_parser(sub: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(words)
+    args, extra = parser.parse_known_args(words)
+    if args.command == "bench":
+        # Everything after the benchmark's name is its own (parsed in _bench): argparse's
+        # remainder would hand options such as `bench ray --items 8` back as unknown, reordered.
+        at = words.index(args.bench, words.index("bench") + 1)
+        args.options = words[at + 1 :]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.argv = words  # as typed: the resume command repeats them
     redact_logging()
     try:
@@ -154,6 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 @command("run")
 def _run(args: argparse.Namespace) -> int:
+    from duplex.executors import load_executor
     from duplex.report.table import format_leaderboard, format_summary
     from duplex.runner import DEFAULT_MODEL, RunConfig, default_out, run_all, run_suite
 
@@ -165,6 +248,7 @@ def _run(args: argparse.Namespace) -> int:
 
         check_judge_spec(judge)  # a typo fails now, not after the run
     out = args.out or default_out("all" if every else Path(args.scenario).stem, model)
+    executor = load_executor(args.executor)
     config = RunConfig(
         suite=args.scenario,
         model=model,
@@ -182,7 +266,7 @@ def _run(args: argparse.Namespace) -> int:
     on_item = _progress(args.no_progress)
     try:
         if every:
-            results = run_all(config, on_item=on_item)
+            results = run_all(config, on_item=on_item, executor=executor)
             for r in results:
                 print(format_summary(r.summary), end="\n\n")
             if judge:
@@ -190,7 +274,7 @@ def _run(args: argparse.Namespace) -> int:
             print(format_leaderboard([r.summary for r in results]))
             print(f"run folders: {out}/<suite>")
             return _scored_exit(results)
-        result = run_suite(config, on_item=on_item)
+        result = run_suite(config, on_item=on_item, executor=executor)
     except KeyboardInterrupt:
         print(
             f"\nduplex-bench: interrupted; finished items are kept in {out}; "
@@ -198,6 +282,9 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    finally:
+        if executor is not None:
+            executor.close()
     if judge:
         _judge_results([result], judge)
     print(format_summary(result.summary))
@@ -220,6 +307,79 @@ def _scored_exit(results: list[Any]) -> int:
     for r in dead:
         print(f"duplex-bench: every item of {r.folder} failed", file=sys.stderr)
     return 1 if dead else 0
+
+
+@command("sweep")
+def _sweep(args: argparse.Namespace) -> int:
+    from duplex.executors import load_executor
+    from duplex.sweep import SweepConfig, sweep
+    from duplex.sweep.table import format_transitions
+
+    if args.limit is not None and args.limit <= 0:
+        raise ConfigError(f"--limit must be positive, got {args.limit}")
+    judge = None if args.judge == "none" else args.judge
+    if judge:
+        from duplex.judges import check_judge_spec
+
+        check_judge_spec(judge)
+    config = SweepConfig(
+        checkpoints=args.checkpoints,
+        model=args.model,
+        suites=tuple(args.scenario) or ("all",),
+        out=args.out,
+        limit=args.limit,
+        seed=args.seed,
+        clock=args.clock,
+        batch=args.batch,
+        retries=args.retries,
+        judge=judge,
+        probe=_sweep_probe(args),
+        probe_model=args.probe_model,
+    )
+    executor = load_executor(args.executor)
+    try:
+        result = sweep(
+            config,
+            executor=executor,
+            on_item=_progress(args.no_progress),
+            on_step=lambda s: print(
+                f"step {s.checkpoint.step}: {s.checkpoint.path} "
+                f"({', '.join(s.ran) or 'nothing left to run'})",
+                file=sys.stderr,
+            ),
+            judge=(lambda folder: _judge_folder(folder, judge)) if judge else None,
+        )
+    finally:
+        if executor is not None:
+            executor.close()
+    print(format_transitions(result.transitions))
+    print(f"sweep: {result.csv}, {result.page}")
+    return 0
+
+
+def _sweep_probe(args: argparse.Namespace) -> Any:
+    if not args.probe:
+        if args.probe_model or args.probe_condition:
+            raise ConfigError("--probe-model and --probe-condition need --probe SET")
+        return None
+    from duplex.probes.run import ProbeConfig, check_condition_names, load_sets
+
+    sets = () if "all" in args.probe else tuple(args.probe)
+    load_sets(sets, args.limit)  # names checked before any checkpoint loads
+    check_condition_names(args.probe_condition)
+    return ProbeConfig(
+        sets=sets, conditions=tuple(args.probe_condition), limit=args.limit, seed=args.seed
+    )
+
+
+def _judge_folder(folder: Path, spec: str) -> None:
+    """Judge ``folder`` if it is a user_interruption run (the judge's task)."""
+    from duplex.judges.interruption import TASK
+    from duplex.report.judged import judge_run
+    from duplex.report.store import RunStore
+
+    if RunStore(folder).read_run_doc().config.task == TASK:
+        judge_run(folder, spec)
 
 
 def _judge_results(results: list[Any], spec: str) -> None:

@@ -56,6 +56,8 @@ class RunConfig:
     task: str | None = None
     #: lock-step items stepped together by a batch model (duplex.simulator.batch)
     batch: int = 1
+    #: the training step of the checkpoint measured (a sweep sets it); run.json's ``step``
+    step: int | None = None
 
 
 @dataclass
@@ -73,6 +75,34 @@ class RunResult:
 
 
 OnItem = Callable[[ItemOutcome, int, int], None]
+
+
+class Executor(Protocol):
+    """Where a run's sessions run when not in this process (:mod:`duplex.executors`).
+
+    The driver keeps the run folder: the executor hands back each finished item's outcome (its
+    session folder already written into ``run``'s folder) and the runner appends it, so a run on
+    any executor is append-only and resumable like a local one.
+    """
+
+    def describe(self) -> str:
+        """The executor as recorded in run.json (no credentials)."""
+        ...
+
+    def load_model(self, spec: str) -> Model:
+        """The model as the driver holds it (it may be loaded elsewhere); closing it releases
+        whatever the executor started for it."""
+        ...
+
+    def run_items(
+        self, run: SuiteRun, todo: list[str], record: Callable[[ItemOutcome], None]
+    ) -> None:
+        """Run ``todo`` and ``record`` every item's outcome in the driver, as each finishes."""
+        ...
+
+    def close(self) -> None:
+        """Release what the executor started (its caller closes it, after every run)."""
+        ...
 
 
 def resolve_clock(requested: str, model: Model) -> str:
@@ -125,11 +155,12 @@ def open_suite(name: str, task: str | None = None) -> tuple[ItemSource, Task]:
     return suite, spec
 
 
-class _Run:
+class SuiteRun:
     """One suite against one model: sessions, scoring and the append-only store."""
 
-    def __init__(self, config: RunConfig, model: Model) -> None:
+    def __init__(self, config: RunConfig, model: Model, executor: Executor | None = None) -> None:
         self.config = config
+        self.executor = executor
         self.suite, self.task = open_suite(config.suite, config.task)
         self.model = model
         self.clock = resolve_clock(config.clock, model)
@@ -152,10 +183,11 @@ class _Run:
             check_export_root(config.export_fdb)
         settings = RunSettings(
             **{
-                **asdict(config),
+                **{k: v for k, v in asdict(config).items() if k != "step"},
                 "out": str(self.folder),
                 # The spec as recorded: credentials in a model URL are never written anywhere.
                 "model": redact(config.model),
+                "executor": "local" if executor is None else executor.describe(),
                 "export_fdb": None if config.export_fdb is None else str(config.export_fdb),
                 "clock": self.clock,
                 "suite": self.suite.name,
@@ -174,6 +206,7 @@ class _Run:
                 "asr": None if self.asr is None else asr_provenance(self.asr),
             },
             environment=environment(),
+            step=config.step,
         )
 
     def render(self, item_id: str) -> ScenarioItem:
@@ -266,18 +299,23 @@ class _Run:
 
 
 def run_suite(
-    config: RunConfig, *, on_item: OnItem | None = None, model: Model | None = None
+    config: RunConfig,
+    *,
+    on_item: OnItem | None = None,
+    model: Model | None = None,
+    executor: Executor | None = None,
 ) -> RunResult:
     """Run every (remaining) item, appending a result line as each finishes.
 
     A failing model is recorded per item with its reason and the suite goes on; an interrupt keeps
-    every finished line and still writes a (partial) summary.
+    every finished line and still writes a (partial) summary. With an ``executor`` the sessions
+    run where it puts them (``model`` is then the executor's).
     """
     _check(config)
     owned = model is None
-    model = model or load_model(config.model)
+    model = model or load_run_model(config.model, executor)
     try:
-        run = _Run(config, model)
+        run = SuiteRun(config, model, executor)
         done = run.store.open(run.run_doc, resume=config.resume)
         ids = run.suite.item_ids()
         ids = ids[: config.limit] if config.limit else ids
@@ -297,13 +335,27 @@ def run_suite(
     return RunResult(run.folder, summary, outcomes)
 
 
-def _run_items(run: _Run, todo: list[str], progress: _Progress) -> list[ItemOutcome]:
+def load_run_model(spec: str, executor: Executor | None = None) -> Model:
+    """The model a run holds: loaded here, or by the executor where it runs items."""
+    return load_model(spec) if executor is None else executor.load_model(spec)
+
+
+def run_items_here(run: SuiteRun, todo: list[str]) -> list[ItemOutcome]:
+    """``todo`` in this process, as a local run would (an executor's worker calls this)."""
+    return _run_items(run, todo, _Progress(None, len(todo)))
+
+
+def _run_items(run: SuiteRun, todo: list[str], progress: _Progress) -> list[ItemOutcome]:
+    if run.executor is not None:
+        outcomes: list[ItemOutcome] = []
+        run.executor.run_items(run, todo, lambda o: _record(run, o, outcomes, progress))
+        return outcomes
     if run.config.concurrency > 1:
         with few_gc_pauses():
             return _unwrap_group(lambda: asyncio.run(_run_concurrently(run, todo, progress)))
     if run.config.batch > 1:
         return _run_batched(run, todo, progress)
-    outcomes: list[ItemOutcome] = []
+    outcomes = []
     for item_id in todo:
         outcome = run.session_sync(run.render(item_id))
         _record(run, outcome, outcomes, progress)
@@ -311,7 +363,7 @@ def _run_items(run: _Run, todo: list[str], progress: _Progress) -> list[ItemOutc
 
 
 def _record(
-    run: _Run, outcome: ItemOutcome, outcomes: list[ItemOutcome], progress: _Progress
+    run: SuiteRun, outcome: ItemOutcome, outcomes: list[ItemOutcome], progress: _Progress
 ) -> None:
     assert outcome.row is not None
     run.store.append(outcome.row)
@@ -341,7 +393,9 @@ class _Progress:
             self.on_item(outcome, self.done, self.total)
 
 
-async def _run_concurrently(run: _Run, todo: list[str], progress: _Progress) -> list[ItemOutcome]:
+async def _run_concurrently(
+    run: SuiteRun, todo: list[str], progress: _Progress
+) -> list[ItemOutcome]:
     # Rendering is CPU work (TTS) that would stall running sessions, so it all happens first.
     items = [run.render(i) for i in todo]
     gate = asyncio.Semaphore(run.config.concurrency)
@@ -375,7 +429,7 @@ def _check_batch(config: RunConfig, model: Model, clock: str) -> None:
         )
 
 
-def _run_batched(run: _Run, todo: list[str], progress: _Progress) -> list[ItemOutcome]:
+def _run_batched(run: SuiteRun, todo: list[str], progress: _Progress) -> list[ItemOutcome]:
     """`run --batch N`: the items stepped N at a time; failed ones retried the same way."""
     from duplex.models.batch import BatchLockstepModel
     from duplex.simulator.batch import iter_lockstep_batch
@@ -403,16 +457,25 @@ def _run_batched(run: _Run, todo: list[str], progress: _Progress) -> list[ItemOu
 
 
 def run_all(
-    config: RunConfig, *, on_item: OnItem | None = None, model: Model | None = None
+    config: RunConfig,
+    *,
+    on_item: OnItem | None = None,
+    model: Model | None = None,
+    executor: Executor | None = None,
 ) -> list[RunResult]:
     """Every registered suite, one after another, each in ``OUT/<suite>``; the model loads once."""
     _check(config)
     owned = model is None
-    model = model or load_model(config.model)
+    model = model or load_run_model(config.model, executor)
     root = config.out or default_out("all", config.model)
     try:
         return [
-            run_suite(replace(config, suite=name, out=root / name), on_item=on_item, model=model)
+            run_suite(
+                replace(config, suite=name, out=root / name),
+                on_item=on_item,
+                model=model,
+                executor=executor,
+            )
             for name in SUITES.names()
         ]
     finally:

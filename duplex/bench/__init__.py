@@ -36,3 +36,8 @@ BENCHMARKS.add(
     "duplex.bench.moshi:BENCH",
     "the moshi: adapter with tiny random weights: items per minute at batch 1 and 8, harness share",
 )
+BENCHMARKS.add(
+    "ray",
+    "duplex.bench.ray:BENCH",
+    "a CPU-bound lock-step suite through Ray (extra [ray]): 1 vs 2 workers, same results",
+)
