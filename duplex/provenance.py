@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -57,6 +58,19 @@ def file_sha256(path: Path, digits: int = 16) -> str:
         while block := f.read(1 << 20):
             h.update(block)
     return h.hexdigest()[:digits]
+
+
+#: A training step in a checkpoint's folder name or a model spec: "step=2000", "ckpt-2000",
+#: "checkpoint_2000", "global_step2000", "iteration-5" (the one rule of sweeps and reports).
+STEP_RE = re.compile(
+    r"(?:checkpoint|global_step|step|iteration|iter|ckpt)[-_=:]?(\d+)", re.IGNORECASE
+)
+
+
+def step_in(text: str) -> int | None:
+    """The training step :data:`STEP_RE` finds in ``text``, or None."""
+    m = STEP_RE.search(text)
+    return int(m.group(1)) if m else None
 
 
 def run_folder(kind: str, model: str, root: Path = Path("runs")) -> Path:

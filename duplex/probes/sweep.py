@@ -24,10 +24,10 @@ from typing import Any
 from duplex.errors import ConfigError
 from duplex.probes.run import ALL, REFERENCE, ProbeConfig, ProbeRun, run_probe, write_results
 from duplex.probes.svg import Series, line_chart
+from duplex.provenance import step_in
 from duplex.writing import write_text
 
 PLACEHOLDER = "{checkpoint}"
-_STEP = re.compile(r"(?:checkpoint|global_step|step|iter|iteration|ckpt)[-_]?(\d+)", re.IGNORECASE)
 _NUMBER = re.compile(r"(\d+)")
 
 
@@ -40,9 +40,9 @@ class Checkpoint:
 def parse_step(path: Path) -> int:
     """The training step in a checkpoint's name; ConfigError naming the path if there is none."""
     name = path.name
-    match = _STEP.search(name)
-    if match:
-        return int(match.group(1))
+    step = step_in(name)
+    if step is not None:
+        return step
     numbers = _NUMBER.findall(name)
     if numbers:
         return int(numbers[-1])

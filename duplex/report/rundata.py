@@ -4,15 +4,14 @@ a probe run): what ``compare`` and ``report`` work on."""
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from duplex.provenance import step_in
+
 Direction = str  # "lower" | "higher"
 
-#: A step number in a model spec or folder name: "step=2000", "ckpt-2000", "checkpoint_2000"...
-STEP_RE = re.compile(r"(?:step|ckpt|checkpoint|iter)[-_=:]?(\d+)", re.IGNORECASE)
 
 
 @dataclass
@@ -84,9 +83,9 @@ class RunData:
             if isinstance(v, int | float) and not isinstance(v, bool):
                 return int(v)
         for text in (self.model, self.folder.name):
-            m = STEP_RE.search(text)
-            if m:
-                return int(m.group(1))
+            step = step_in(text)
+            if step is not None:
+                return step
         return None
 
 
