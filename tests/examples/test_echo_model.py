@@ -111,7 +111,7 @@ def test_live_with_a_fake_device_measures_the_echo_latency(tmp_path: Path) -> No
     assert result.stop_reason == "duration"
     config = LiveRunConfig(model=model.spec, out=tmp_path / "run", asr=None)
     row = write_live_run(result, config, model.describe(), "live-echo")
-    m = row["metrics"]
+    m = row.metrics
     assert m["user_turns"] == 1 and m["responses"] == 1
     # As in lock-step: the model counts from the end of its last voiced frame (measured 0.79 s).
     assert DELAY - 0.05 <= m["latency_median_s"] < DELAY + 0.2, m
