@@ -102,10 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="timing benchmarks of the harness itself")
     bench.add_argument(
         "what",
-        choices=("clock", "cascade", "probes"),
+        choices=("clock", "cascade", "probes", "scoring"),
         help="clock: real-time jitter, drift, lock-step speed; cascade: the cascade model's "
         "latency, barge-in, backchannels, stage compute and suite figures; probes: s2t and t2t "
-        "items per minute, batched and one at a time",
+        "items per minute, batched and one at a time; scoring: model speech scored per second "
+        "(--seconds of audio per model)",
     )
     bench.add_argument("--seconds", type=float, default=60.0)
     bench.add_argument("--repeats", type=int, default=3)
@@ -265,6 +266,11 @@ def _bench(args: argparse.Namespace) -> int:
         from duplex.probes.bench import format_probe_bench, run_probe_bench
 
         print(format_probe_bench(run_probe_bench(repeats=args.repeats, limit=args.limit)))
+        return 0
+    if args.what == "scoring":
+        from duplex.bench import scoring
+
+        print(scoring.format(scoring.run(repeats=args.repeats, seconds=args.seconds)))
         return 0
     from duplex.simulator.bench import format_clock_bench, run_clock_bench
 

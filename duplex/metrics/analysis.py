@@ -8,6 +8,7 @@ only the ASR.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,18 +53,28 @@ class OutputAnalysis:
 
 
 def analyze_output(
-    recording: Recording, *, vad: str = "silero", asr: str | None = "faster-whisper-tiny.en"
+    recording: Recording,
+    *,
+    vad: str = "silero",
+    asr: str | None = "faster-whisper-tiny.en",
+    timings: dict[str, float] | None = None,
 ) -> OutputAnalysis:
     """VAD and (unless ``asr`` is None) ASR of ``recording.model``.
 
     The VAD segments also gate and bound the ASR words (see :mod:`duplex.speech.asr`), so a
-    silent output has no activity and no words by construction.
+    silent output has no activity and no words by construction. ``timings``, when given, gets
+    the seconds spent in each stage added to its ``vad_s`` and ``asr_s``.
     """
+    t0 = time.perf_counter()
     activity = tuple(speech_segments(recording.model, recording.sample_rate, backend=vad))
+    t1 = time.perf_counter()
     provenance: dict[str, Any] = {"vad": vad_provenance(vad)}
     transcript = EMPTY
     if asr is not None:
         transcribe = ASR_BACKENDS.get(asr)
         transcript = transcribe(recording.model, recording.sample_rate, speech=activity)
         provenance["asr"] = asr_provenance(asr)
+    if timings is not None:
+        timings["vad_s"] = timings.get("vad_s", 0.0) + t1 - t0
+        timings["asr_s"] = timings.get("asr_s", 0.0) + time.perf_counter() - t1
     return OutputAnalysis(activity, transcript, vad, asr, provenance)

@@ -1,0 +1,1 @@
+"""Benchmarks of the harness itself: one module per benchmark, each with ``run`` and ``format``."""
