@@ -5,8 +5,11 @@ real speech with mid-turn pauses: a model that talks all the time (sentences one
 0.15-0.5 s apart, like the ``eager`` instrument but with varied words) and one that talks a little
 (short replies, about 10 % of the time). All speech is Piper TTS of varied sentences, so Whisper
 decodes real words. Each recording goes through what a run does after its session: the output
-analysis (:func:`duplex.metrics.analyze_output`: VAD, then ASR of the words) and a task's scorer
-with its details. Writing the session folder is I/O and not timed.
+analysis (VAD, then ASR of the words) and a task's scorer with its details; writing the session
+folder is I/O and not timed. Two ways: one recording after another
+(:func:`duplex.metrics.analyze_output`, what ``duplex-bench run`` does after each session), and
+all of them at once on two cores (:func:`duplex.metrics.analyze_outputs`, what a worker holding
+several recordings can do: their Whisper windows share batches, on two one-thread decoders).
 
 The figure is seconds of *model speech* (the placed TTS clips, known exactly) per wall second,
 the median over repeats; audio seconds per wall second, the split by stage and seconds of speech
@@ -129,7 +132,7 @@ def _model(n: int, share: float, rng: np.random.Generator) -> tuple[Samples, flo
     return mix(placed, n) * np.float32(0.5), spoken / rate
 
 
-def build_cases(seconds: float, item_s: float = ITEM_S, seed: int = 0) -> list[Case]:
+def build_cases(seconds: float, item_s: float = ITEM_S, *, seed: int = 0) -> list[Case]:
     """The talking and the sparse model, each ``seconds`` of audio in items of ``item_s``."""
     rng = np.random.default_rng(seed)
     n = round(item_s * SESSION_RATE)
@@ -146,90 +149,109 @@ def build_cases(seconds: float, item_s: float = ITEM_S, seed: int = 0) -> list[C
     return cases
 
 
-def score_case(case: Case, task_name: str, stages: dict[str, float]) -> tuple[float, float]:
-    """Score every recording as a run does, one after another; returns the wall and the process
-    CPU seconds it took and adds each stage's wall seconds to ``stages``."""
-    from duplex.metrics import TASKS, analyze_output
+def score_case(
+    case: Case, task_name: str, stages: dict[str, float], workers: int = 0
+) -> tuple[float, float]:
+    """Score every recording as a run does; returns the wall and the process CPU seconds it took
+    and adds each stage's wall seconds to ``stages``.
+
+    ``workers`` 0: one recording after another (:func:`duplex.metrics.analyze_output`, what a
+    run does after each session); else all at once on that many cores
+    (:func:`duplex.metrics.analyze_outputs`, what a worker with a queue of recordings can do).
+    """
+    from duplex.metrics import TASKS, analyze_output, analyze_outputs
 
     task = TASKS.get(task_name)
     cpu = time.process_time()
     start = time.perf_counter()
-    for rec in case.recordings:
+    if workers:
+        analyses = analyze_outputs(case.recordings, timings=stages, workers=workers)
+    else:
+        analyses = [analyze_output(r, timings=stages) for r in case.recordings]
+    t = time.perf_counter()
+    for rec, analysis in zip(case.recordings, analyses, strict=True):
         assert rec.annotations is not None
-        analysis = analyze_output(rec, timings=stages)
-        t = time.perf_counter()
         task.score(rec, rec.annotations, analysis)
         if task.details is not None:
             task.details(rec, rec.annotations, analysis)
-        stages["metrics_s"] = stages.get("metrics_s", 0.0) + time.perf_counter() - t
+    stages["metrics_s"] = stages.get("metrics_s", 0.0) + time.perf_counter() - t
     return time.perf_counter() - start, time.process_time() - cpu
 
 
+#: How the recordings are scored: one after another, and all at once on two cores.
+MODES = {"one by one": 0, "batched, 2 workers": 2}
+
+
 def run(
-    repeats: int = 3, seconds: float = 120.0, task: str = "pause_handling", seed: int = 0
+    repeats: int = 3,
+    seconds: float = 120.0,
+    task: str = "pause_handling",
+    seed: int = 0,
+    item_s: float = ITEM_S,
 ) -> dict[str, Any]:
-    """Median throughput of scoring each case over ``repeats`` (see the module doc)."""
-    cases = build_cases(seconds, seed=seed)
+    """Median throughput of scoring each case in each mode over ``repeats`` (module doc)."""
+    cases = build_cases(seconds, item_s, seed=seed)
     # Load the VAD and Whisper before timing: a run loads them once for all its items.
-    score_case(Case("warm-up", cases[1].recordings[:1], 0.0), task, {})
+    for workers in MODES.values():
+        score_case(Case("warm-up", cases[1].recordings[:2], 0.0), task, {}, workers)
     load_before = os.getloadavg()
-    walls: dict[str, list[float]] = {c.name: [] for c in cases}
-    cpus: dict[str, list[float]] = {c.name: [] for c in cases}
-    stages: dict[str, list[dict[str, float]]] = {c.name: [] for c in cases}
+    runs: dict[tuple[str, str], list[tuple[float, float, dict[str, float]]]] = {}
     for _ in range(repeats):
         for case in cases:
-            split: dict[str, float] = {}
-            wall, cpu = score_case(case, task, split)
-            walls[case.name].append(wall)
-            cpus[case.name].append(cpu)
-            stages[case.name].append(split)
-    out: dict[str, Any] = {
+            for mode, workers in MODES.items():
+                split: dict[str, float] = {}
+                wall, cpu = score_case(case, task, split, workers)
+                runs.setdefault((case.name, mode), []).append((wall, cpu, split))
+    return {
         "repeats": repeats,
         "task": task,
+        "item_s": item_s,
         "cpu_count": os.cpu_count(),
         "loadavg_before": list(load_before),
         "loadavg_after": list(os.getloadavg()),
-        "cases": {},
+        "cases": {
+            case.name: {mode: _summary(case, runs[case.name, mode]) for mode in MODES}
+            for case in cases
+        },
     }
-    for case in cases:
-        wall = statistics.median(walls[case.name])
-        cpu = statistics.median(cpus[case.name])
-        keys = sorted({k for s in stages[case.name] for k in s})
-        out["cases"][case.name] = {
-            "items": len(case.recordings),
-            "audio_s": round(case.audio_s, 2),
-            "speech_s": round(case.speech_s, 2),
-            "wall_s": round(wall, 3),
-            "walls_s": [round(w, 3) for w in walls[case.name]],
-            "speech_x_realtime": round(case.speech_s / wall, 2),
-            "audio_x_realtime": round(case.audio_s / wall, 2),
-            "cpu_s": round(cpu, 3),
-            # Seconds of model speech per CPU second: what the wall figure would be with one
-            # core to itself, whatever the machine's other load; not a promise for two cores.
-            "speech_per_cpu_s": round(case.speech_s / cpu, 2),
-            "stages_s": {
-                k: round(statistics.median(s.get(k, 0.0) for s in stages[case.name]), 3)
-                for k in keys
-            },
-        }
-    return out
+
+
+def _summary(case: Case, runs: list[tuple[float, float, dict[str, float]]]) -> dict[str, Any]:
+    wall = statistics.median(r[0] for r in runs)
+    cpu = statistics.median(r[1] for r in runs)
+    keys = sorted({k for r in runs for k in r[2]})
+    return {
+        "items": len(case.recordings),
+        "audio_s": round(case.audio_s, 2),
+        "speech_s": round(case.speech_s, 2),
+        "wall_s": round(wall, 3),
+        "walls_s": [round(r[0], 3) for r in runs],
+        "speech_x_realtime": round(case.speech_s / wall, 2),
+        "audio_x_realtime": round(case.audio_s / wall, 2),
+        "cpu_s": round(cpu, 3),
+        # Seconds of model speech per CPU second: what the wall figure would be with one core
+        # to itself, whatever the machine's other load; not a promise for two cores.
+        "speech_per_cpu_s": round(case.speech_s / cpu, 2),
+        "stages_s": {k: round(statistics.median(r[2].get(k, 0.0) for r in runs), 3) for k in keys},
+    }
 
 
 def format(result: dict[str, Any]) -> str:
-    """A short table: throughput per case and where the time went."""
+    """A short table: throughput per case and mode, and where the time went."""
     lines = [
-        f"scoring ({result['task']}), median of {result['repeats']} on {result['cpu_count']} "
-        f"cpus; load average {_load(result['loadavg_before'])} before, "
-        f"{_load(result['loadavg_after'])} after",
+        f"scoring ({result['task']}, items of {result['item_s']:.0f} s), median of "
+        f"{result['repeats']} on {result['cpu_count']} cpus; load average "
+        f"{_load(result['loadavg_before'])} before, {_load(result['loadavg_after'])} after",
     ]
-    for name, c in result["cases"].items():
-        split = ", ".join(f"{k.removesuffix('_s')} {v:.2f}s" for k, v in c["stages_s"].items())
-        lines.append(
-            f"  {name:<8} {c['speech_x_realtime']:6.1f}x real time of model speech "
-            f"({c['speech_s']:.0f} s in {c['wall_s']:.2f} s; {c['items']} items, "
-            f"{c['audio_x_realtime']:.1f}x of audio); {c['speech_per_cpu_s']:.1f} s of speech "
-            f"per cpu second; {split}"
-        )
+    for name, modes in result["cases"].items():
+        for mode, c in modes.items():
+            split = ", ".join(f"{k.removesuffix('_s')} {v:.2f}s" for k, v in c["stages_s"].items())
+            lines.append(
+                f"  {name:<8} {mode:<18} {c['speech_x_realtime']:6.1f}x real time of model speech "
+                f"({c['speech_s']:.0f} s in {c['wall_s']:.2f} s; {c['items']} items, "
+                f"{c['audio_x_realtime']:.1f}x of audio); {c['speech_per_cpu_s']:.1f} s of speech "
+                f"per cpu second; {split}"
+            )
     return "\n".join(lines)
 
 

@@ -9,7 +9,6 @@ changes on purpose (bump the task version then): ``python -m tests.metrics.test_
 
 from __future__ import annotations
 
-import difflib
 import json
 import subprocess
 import sys
@@ -88,20 +87,26 @@ if __name__ == "__main__":
 
 pytestmark = pytest.mark.slow
 
-#: Tolerances, and why:
-#: - activity edges: the VAD path computes the same probabilities and edges; 0.2 ms covers the
-#:   fixture's rounding to 0.1 ms.
+# Tolerances, and why. The VAD is unchanged; the ASR reads other windows than before (the whole
+# recording once, no timestamp tokens, instead of Whisper's window-after-window loop, see
+# duplex.speech.asr), and Whisper's words and word times depend on the window around them.
+#: Activity edges: the same VAD, so the same edges; 0.2 ms covers the fixture's rounding.
 EDGE_TOL_S = 0.0002
-#: - word times: Whisper's own grid is 20 ms, and a word's time moves by a step of it when the
-#:   audio window around it changes (batched windows start elsewhere than the sequential ones);
-#:   edges snapped to the VAD are unaffected.
-WORD_TOL_S = 0.02
-#: - words: compared as lower-case words without punctuation (capitals and commas do not count
-#:   in any metric); at most this share may be substituted, inserted or deleted per recording.
+#: Words, as lower-case words without punctuation (no metric reads capitals or commas): edits
+#: (substituted, inserted or deleted words) over all recordings, and per recording (a handful
+#: of edits allowed where a transcript has few words: the instruments' "mm-hmm" is heard as
+#: "no", or not at all, depending on the context).
 MAX_WORD_ERROR = 0.05
-#: - metrics: exact for counts, flags and activity figures (within the rounding); first-word
-#:   latencies move with the word times.
-WORD_METRICS = {"latency_fdb_s"}
+MAX_WORD_ERROR_ONE = 0.10
+FEW_EDITS = 5
+#: Times of the words both transcripts share: Whisper's alignment has a 20 ms step, and a word
+#: moves by a step or more when its window changes. Most must not move at all.
+WORD_STEP_S = 0.02
+WITHIN_STEP = 0.8
+WITHIN_100MS = 0.9
+#: Metrics: exact (within the rounding) except the first-word latencies, which move with the
+#: word times; by at most Whisper's spread of word times (p95 of the moves above, ~0.09 s).
+WORD_METRICS = {"latency_fdb_s": 0.1}
 
 
 def _norm(text: str) -> list[str]:
@@ -110,31 +115,30 @@ def _norm(text: str) -> list[str]:
 
 def _timed(words: list[list[Any]]) -> list[tuple[str, float, float]]:
     """``(normalised word, start, end)``, dropping words that are only punctuation."""
-    out = []
-    for text, start, end in words:
-        for w in _norm(str(text)):
-            out.append((w, float(start), float(end)))
-    return out
+    return [(w, float(s), float(e)) for text, s, e in words for w in _norm(str(text))]
 
 
-def _edits(a: list[str], b: list[str]) -> int:
-    """Levenshtein distance between two word sequences."""
-    row = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, y in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
-    return row[-1]
+def align(a: list[str], b: list[str]) -> tuple[int, list[tuple[int, int]]]:
+    """Levenshtein distance of two word sequences and the index pairs of their equal words.
 
-
-def _word_error(old: list[str], new: list[str]) -> float:
-    return _edits(old, new) / max(1, len(old))
-
-
-def _close(old: Any, new: Any, tol: float) -> bool:
-    if old is None or new is None or isinstance(old, str):
-        return bool(old == new)
-    return abs(float(old) - float(new)) <= tol
+    Not difflib: on the instruments' looped sentence its longest-block matching pairs a word
+    with the same word one loop away."""
+    d = [[i + j if i == 0 or j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            same = a[i - 1] == b[j - 1]
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (not same))
+    pairs, i, j = [], len(a), len(b)
+    while i and j:
+        if d[i][j] == d[i - 1][j - 1] + (a[i - 1] != b[j - 1]):
+            if a[i - 1] == b[j - 1]:
+                pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif d[i][j] == d[i - 1][j] + 1:
+            i -= 1
+        else:
+            j -= 1
+    return d[-1][-1], pairs[::-1]
 
 
 def _baseline() -> list[dict[str, Any]]:
@@ -142,29 +146,51 @@ def _baseline() -> list[dict[str, Any]]:
     return cases
 
 
-@pytest.mark.parametrize(
-    "case", _baseline(), ids=lambda c: f"{c['suite']}-{c['spec'].split(':')[0]}-{c['item_id']}"
-)
-def test_scoring_reproduces_the_baseline(case: dict[str, Any]) -> None:
-    now = score_case(case["suite"], case["spec"], case["item_id"])
+def _id(case: dict[str, Any]) -> str:
+    return f"{case['suite']}-{case['spec'].split(':')[0]}-{case['item_id']}"
+
+
+@pytest.fixture(scope="module")
+def rescored() -> dict[str, dict[str, Any]]:
+    return {_id(c): score_case(c["suite"], c["spec"], c["item_id"]) for c in _baseline()}
+
+
+@pytest.mark.parametrize("case", _baseline(), ids=_id)
+def test_activity_and_metrics_are_kept(
+    case: dict[str, Any], rescored: dict[str, dict[str, Any]]
+) -> None:
+    now = rescored[_id(case)]
     assert now["duration_s"] == case["duration_s"], "the recording changed: not a scoring change"
     assert len(now["activity"]) == len(case["activity"])
     for (a0, b0), (a1, b1) in zip(case["activity"], now["activity"], strict=True):
         assert abs(a0 - a1) <= EDGE_TOL_S and abs(b0 - b1) <= EDGE_TOL_S, (a0, b0, a1, b1)
-    old_words, new_words = _timed(case["words"]), _timed(now["words"])
-    old_text, new_text = [w[0] for w in old_words], [w[0] for w in new_words]
-    assert _word_error(old_text, new_text) <= MAX_WORD_ERROR, (case["text"], now["text"])
-    matcher = difflib.SequenceMatcher(None, old_text, new_text, autojunk=False)
-    for block in matcher.get_matching_blocks():
-        for k in range(block.size):
-            (w, s0, e0), (_, s1, e1) = old_words[block.a + k], new_words[block.b + k]
-            assert abs(s0 - s1) <= WORD_TOL_S and abs(e0 - e1) <= WORD_TOL_S, (w, s0, e0, s1, e1)
     for key, old in case["metrics"].items():
-        tol = WORD_TOL_S if key in WORD_METRICS else EDGE_TOL_S
-        assert _close(old, now["metrics"][key], tol), (key, old, now["metrics"][key])
+        new, tol = now["metrics"][key], WORD_METRICS.get(key, EDGE_TOL_S)
+        if old is None or new is None:
+            assert old == new, key
+        else:
+            assert abs(float(old) - float(new)) <= tol, (key, old, new)
     for key, old in (case["details"] or {}).items():
         new = now["details"][key]
         if key == "response_transcript" and old is not None:
-            assert _word_error(_norm(old), _norm(new)) <= MAX_WORD_ERROR, (old, new)
+            edits, _ = align(_norm(old), _norm(new))
+            assert edits <= max(FEW_EDITS, MAX_WORD_ERROR_ONE * len(_norm(old))), (old, new)
         else:
             assert old == new, key
+
+
+def test_words_and_word_times_are_kept(rescored: dict[str, dict[str, Any]]) -> None:
+    edits_all = words_all = 0
+    moves: list[float] = []
+    for case in _baseline():
+        old, new = _timed(case["words"]), _timed(rescored[_id(case)]["words"])
+        edits, pairs = align([w[0] for w in old], [w[0] for w in new])
+        assert edits <= max(FEW_EDITS, MAX_WORD_ERROR_ONE * len(old)), (_id(case), edits)
+        edits_all += edits
+        words_all += len(old)
+        moves += [max(abs(old[i][1] - new[j][1]), abs(old[i][2] - new[j][2])) for i, j in pairs]
+    assert edits_all <= MAX_WORD_ERROR * words_all, (edits_all, words_all)
+    moved = sorted(moves)
+    assert moved[len(moved) // 2] <= WORD_STEP_S / 2  # the median word does not move
+    assert sum(m <= WORD_STEP_S for m in moved) >= WITHIN_STEP * len(moved)
+    assert sum(m <= 0.1 for m in moved) >= WITHIN_100MS * len(moved)
