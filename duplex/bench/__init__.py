@@ -36,3 +36,8 @@ BENCHMARKS.add(
     "duplex.bench.moshi:BENCH",
     "the moshi: adapter with tiny random weights: items per minute at batch 1 and 8, harness share",
 )
+BENCHMARKS.add(
+    "soak",
+    "duplex.bench.soak:BENCH",
+    "faults, kill -9 and --resume, a fuzz of serve, memory and planted secrets: the campaign",
+)
