@@ -74,5 +74,7 @@ def test_the_short_campaign_finds_nothing(
     assert f["server_rss_mb"]["growth_pct"] <= 10
     assert all(r["killed_after_rows"] for r in f["runs"] if r["name"] != "judged")
     # The planted keys did reach the writers (and were masked there): the scan could fail.
-    judged = (out / "judged" / "judgements.jsonl").read_text()
-    assert "Bearer ***" in judged
+    assert "Bearer ***" in (out / "judged" / "judgements.jsonl").read_text()
+    assert "Authorization: Basic ***" in (out / "moshi+ws-echo" / "results.jsonl").read_text()
+    assert "api_key=***" in (out / "realtime+ws-echo" / "results.jsonl").read_text()
+    assert not list(out.rglob(".*.tmp"))  # what the kills left mid-write was swept on resume
