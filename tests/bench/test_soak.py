@@ -72,7 +72,8 @@ def test_the_short_campaign_finds_nothing(
     assert f["sessions"]["total"] >= 20 and f["faults_injected"]["total"] >= 10
     assert f["fuzz"]["messages"] == 1000 and f["fuzz"]["errors_answered"] > 50
     assert f["server_rss_mb"]["growth_pct"] <= 10
-    assert all(r["killed_after_rows"] for r in f["runs"] if r["name"] != "judged")
+    killed = {r["name"]: r["killed_after_rows"] for r in f["runs"]}
+    assert killed["moshi+ws"] and killed["realtime+ws"]  # SIGKILLed mid-suite, then resumed
     # The planted keys did reach the writers (and were masked there): the scan could fail.
     assert "Bearer ***" in (out / "judged" / "judgements.jsonl").read_text()
     assert "Authorization: Basic ***" in (out / "moshi+ws-echo" / "results.jsonl").read_text()
