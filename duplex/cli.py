@@ -208,6 +208,35 @@ def _serve_parser(sub: Any) -> None:
         help="past --max-sessions: hold the handshake until a slot frees, or answer HTTP 503",
     )
     serve.add_argument("--max-message-bytes", type=int, default=1 << 20)
+    serve.add_argument(
+        "--handshake-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="a websocket upgrade not done within S seconds is dropped (default 10)",
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=15.0,
+        metavar="S",
+        help="a session whose client sends nothing for S seconds ends, freeing its slot "
+        "(default 15)",
+    )
+    serve.add_argument(
+        "--max-session",
+        type=float,
+        default=3600.0,
+        metavar="S",
+        help="every session ends after S seconds (default 3600)",
+    )
+    serve.add_argument(
+        "--token",
+        default=None,
+        help="require this bearer token (Authorization: Bearer TOKEN or ?token=TOKEN) before "
+        "the upgrade, else HTTP 401; default: $DUPLEX_BENCH_TOKEN if set (prefer it: a command "
+        "line is visible to other users), else none",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -503,17 +532,22 @@ def _serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from duplex.models.registry import load_model
-    from duplex.serve import ServeOptions, serve
+    from duplex.serve import MoshiServer, serve, serve_options
 
     if args.max_message_bytes < 1024:
         raise ConfigError(f"--max-message-bytes must be >= 1024, not {args.max_message_bytes}")
-    opts = ServeOptions(
+    opts = serve_options(
         host=args.host,
         port=args.port,
         max_sessions=args.max_sessions,
         busy=args.busy,
         max_message_bytes=args.max_message_bytes,
+        handshake_timeout_s=args.handshake_timeout,
+        idle_timeout_s=args.idle_timeout,
+        max_session_s=args.max_session,
+        token=args.token,
     )
+    MoshiServer.check(opts)  # before the model loads
     model = load_model(args.model)
     try:
         model.require_annotations_absent("served")

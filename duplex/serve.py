@@ -22,10 +22,13 @@ error message (kind 5), since a model that far behind real time cannot hold a co
 from __future__ import annotations
 
 import asyncio
+import hmac
 import itertools
 import logging
+import os
 import time
-from dataclasses import dataclass
+import urllib.parse
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Literal
 
@@ -51,6 +54,7 @@ from duplex.playout import FrameReader, frame_reader
 from duplex.protocols import moshi
 from duplex.simulator.adapters import StepWorker
 from duplex.timeline import RealtimeClock
+from duplex.writing import MASK, redact
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,9 @@ FRAME = moshi.FRAME_SIZE
 RATE = moshi.SAMPLE_RATE
 PATH = "/api/chat"
 LOOPBACK = "127.0.0.1"
+#: where `serve` finds its bearer token when ``--token`` is not given (safer than the command
+#: line, which other users of the machine can read)
+TOKEN_ENV = "DUPLEX_BENCH_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,21 @@ class ServeOptions:
     max_pending_frames: int = 250
     #: a bridged streaming model's playout may run this far ahead before its audio is dropped
     max_playout_s: float = 60.0
+    #: the websocket upgrade (and the token check) must complete within this
+    handshake_timeout_s: float = 10.0
+    #: a session whose client sends nothing for this long ends, freeing its slot; a Moshi client
+    #: sends a frame every 80 ms, and our own client gives up waiting for a handshake after 60 s
+    idle_timeout_s: float = 15.0
+    #: every session ends at this age
+    max_session_s: float = 3600.0
+    #: when set, clients must present it before the upgrade; never shown (repr) nor logged
+    token: str | None = field(default=None, repr=False)
+
+
+def serve_options(*, token: str | None, **fields: object) -> ServeOptions:
+    """Options with the token given, else the one in ``$DUPLEX_BENCH_TOKEN`` (if any)."""
+    token = token or os.environ.get(TOKEN_ENV) or None
+    return ServeOptions(token=token, **fields)  # type: ignore[arg-type]
 
 
 class _Bridge:
@@ -106,7 +128,8 @@ class _StreamingBridge(_Bridge):
         self.playout = FrameReader(FRAME, frame_reader(max_playout))
         self.texts: list[str] = []
         self.failure: str | None = None
-        self.pump = asyncio.create_task(self._pump(), name="serve-events")
+        pump = asyncio.create_task(self._pump(), name="serve-events")
+        self.pump: asyncio.Task[None] | None = pump
 
     @classmethod
     async def open(cls, model: StreamingModel, info: SessionInfo, opts: ServeOptions) -> _Bridge:
@@ -138,8 +161,12 @@ class _StreamingBridge(_Bridge):
         return StepOutput(self.playout.take(), texts)
 
     async def close(self) -> None:
-        self.pump.cancel()
-        await asyncio.wait({self.pump}, timeout=2.0)
+        # Let go of the task: its CancelledError's traceback holds _pump's frame, which holds
+        # this bridge; the reference from here back to the task would close a cycle.
+        pump, self.pump = self.pump, None
+        if pump is not None:
+            pump.cancel()
+            await asyncio.wait({pump}, timeout=2.0)
         await self.session.aclose()
 
 
@@ -147,8 +174,7 @@ class MoshiServer:
     """The server; ``async with MoshiServer(model, opts) as s`` serves until the block ends."""
 
     def __init__(self, model: Model, opts: ServeOptions) -> None:
-        if opts.max_sessions < 1:
-            raise ConfigError(f"--max-sessions must be at least 1, got {opts.max_sessions}")
+        self.check(opts)
         if not isinstance(model, LockstepModel | StreamingModel):
             raise ConfigError(f"model {model.spec!r} is neither lock-step nor streaming")
         if model.sample_rate != RATE or getattr(model, "frame_size", FRAME) != FRAME:
@@ -157,8 +183,28 @@ class MoshiServer:
         self.slots = asyncio.Semaphore(opts.max_sessions)
         self.active = 0
         self.counter = itertools.count()
-        self.stats = {"sessions": 0, "refused": 0, "failed": 0, "frames_in": 0, "frames_out": 0}
+        self.stats = {
+            "sessions": 0,
+            "refused": 0,
+            "unauthorized": 0,
+            "failed": 0,
+            "timed_out": 0,
+            "frames_in": 0,
+            "frames_out": 0,
+        }
         self._server: Server | None = None
+
+    @staticmethod
+    def check(opts: ServeOptions) -> None:
+        """Refuse options no server can run with (one error naming the option)."""
+        if opts.max_sessions < 1:
+            raise ConfigError(f"--max-sessions must be at least 1, got {opts.max_sessions}")
+        for name in ("handshake_timeout_s", "idle_timeout_s", "max_session_s"):
+            if not getattr(opts, name) > 0:
+                option = "--" + name.removesuffix("_s").replace("_", "-")
+                raise ConfigError(f"{option} must be positive, got {getattr(opts, name)}")
+        if opts.token is not None and len(opts.token) < 8:
+            raise ConfigError("the token must have at least 8 characters")
 
     @property
     def port(self) -> int:
@@ -174,6 +220,9 @@ class MoshiServer:
             process_request=self._check_request,
             compression=None,
             ping_interval=None,  # Moshi's clients do not expect pings; a dead peer ends recv()
+            open_timeout=self.opts.handshake_timeout_s,
+            # websockets logs request lines and headers at debug level: the token goes first
+            logger=_masked_logger(self.opts.token),
         )
         return self
 
@@ -187,7 +236,13 @@ class MoshiServer:
         await self._server.serve_forever()
 
     def _check_request(self, conn: ServerConnection, request: Request) -> Response | None:
-        if request.path.partition("?")[0] != PATH:
+        path, _, query = request.path.partition("?")
+        if self.opts.token is not None and not _authorized(request, query, self.opts.token):
+            self.stats["unauthorized"] += 1
+            response = conn.respond(HTTPStatus.UNAUTHORIZED, "a bearer token is required\n")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        if path != PATH:
             return conn.respond(HTTPStatus.NOT_FOUND, f"only {PATH} is served\n")
         if self.opts.busy == "refuse" and self.active >= self.opts.max_sessions:
             self.stats["refused"] += 1
@@ -212,8 +267,17 @@ class MoshiServer:
         return await _StreamingBridge.open(self.model, info, self.opts)
 
     async def _session(self, ws: ServerConnection, n: int) -> None:
-        stream = moshi.MoshiStream(client=False)
         bridge = await self._open(n)
+        try:
+            reason = await self._converse(ws, bridge, n)
+        finally:
+            await bridge.close()
+        if reason:
+            await _send_error(ws, redact(reason))
+
+    async def _converse(self, ws: ServerConnection, bridge: _Bridge, n: int) -> str:
+        """Run the session; why it ended abnormally (empty if the client simply hung up)."""
+        stream = moshi.MoshiStream(client=False)
         inbox: asyncio.Queue[Samples] = asyncio.Queue(self.opts.max_pending_frames)
         try:
             await ws.send(stream.handshake())
@@ -228,30 +292,44 @@ class MoshiServer:
                 # A bug in the harness (not a DuplexError) keeps its traceback in the log.
                 bug = _is_bug(exc)
                 log.warning("session %d ended: %s", n, reason, exc_info=exc if bug else None)
-                await _send_error(ws, reason)
-        finally:
-            await bridge.close()
+            _forget(exc)
+            return reason
+        return ""
 
     async def _receive(
         self, ws: ServerConnection, stream: moshi.MoshiStream, inbox: asyncio.Queue[Samples]
     ) -> None:
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + self.opts.max_session_s
+        idle = self.opts.idle_timeout_s
         pending = np.zeros(0, np.float32)
         try:
-            async for data in ws:
-                if isinstance(data, str):
-                    raise ProtocolError(f"text message {data[:24]!r}; moshi is binary")
-                for event in stream.receive(data):
-                    if isinstance(event, moshi.AudioReceived):
-                        pending = np.concatenate([pending, event.samples])
-                while pending.size >= FRAME:
-                    frame, pending = pending[:FRAME], pending[FRAME:]
-                    self.stats["frames_in"] += 1
-                    try:
-                        inbox.put_nowait(frame)
-                    except asyncio.QueueFull:
-                        raise ModelError(
-                            f"model fell {self.opts.max_pending_frames} frames behind real time"
-                        ) from None
+            # One timer for both limits, moved on at every message (cheaper than a new one).
+            async with asyncio.timeout(None) as timer:
+                while True:
+                    timer.reschedule(min(ends, loop.time() + idle))
+                    data = await ws.recv()
+                    if isinstance(data, str):
+                        raise ProtocolError(f"text message {data[:24]!r}; moshi is binary")
+                    for event in stream.receive(data):
+                        if isinstance(event, moshi.AudioReceived):
+                            pending = np.concatenate([pending, event.samples])
+                    while pending.size >= FRAME:
+                        frame, pending = pending[:FRAME], pending[FRAME:]
+                        self.stats["frames_in"] += 1
+                        try:
+                            inbox.put_nowait(frame)
+                        except asyncio.QueueFull:
+                            raise ModelError(
+                                f"model fell {self.opts.max_pending_frames} frames behind real time"
+                            ) from None
+        except TimeoutError:
+            self.stats["timed_out"] += 1
+            if loop.time() >= ends:
+                raise ProtocolError(
+                    f"the session reached its limit of {self.opts.max_session_s:g} s"
+                ) from None
+            raise ProtocolError(f"no message from the client for {idle:g} s") from None
         except ConnectionClosed:
             return  # the client hung up: the normal end of a session
 
@@ -290,6 +368,56 @@ def _reason(exc: BaseException) -> str:
     return str(exc)
 
 
+def _forget(exc: BaseException) -> None:
+    """Drop the tracebacks of a handled exception, its causes and its group's members.
+
+    A traceback holds the frames it passed through, and they hold the exception back (the
+    ``except ... as`` target, TaskGroup's ``me`` in Python 3.11): a cycle that would keep the
+    whole session alive until a cyclic collection, which real-time mode makes rare.
+    """
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        e.__traceback__ = None
+        todo += [x for x in (e.__cause__, e.__context__) if x is not None]
+        if isinstance(e, BaseExceptionGroup):
+            todo += e.exceptions
+
+
+def _authorized(request: Request, query: str, token: str) -> bool:
+    """Whether the request carries the token (as a bearer header or a ``token`` parameter)."""
+    given = request.headers.get("Authorization", "")
+    scheme, _, value = given.partition(" ")
+    if scheme.lower() != "bearer":
+        value = urllib.parse.parse_qs(query).get("token", [""])[0]
+    # Constant time: how long a comparison took must not tell how much of a guess was right.
+    return hmac.compare_digest(value.strip().encode(), token.encode())
+
+
+class _MaskToken(logging.Filter):
+    """Takes the token (and any other secret, see :func:`duplex.writing.redact`) out of a record."""
+
+    def __init__(self, token: str | None) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = redact(record.getMessage())
+        record.msg = text.replace(self.token, MASK) if self.token else text
+        record.args = None
+        return True
+
+
+def _masked_logger(token: str | None) -> logging.Logger:
+    logger = logging.getLogger("duplex.serve.websockets")
+    logger.filters = [_MaskToken(token)]
+    return logger
+
+
 def _is_bug(exc: BaseException) -> bool:
     if isinstance(exc, ExceptionGroup):
         return any(_is_bug(e) for e in exc.exceptions)
@@ -309,6 +437,13 @@ async def serve(model: Model, opts: ServeOptions) -> None:
     """Serve until cancelled (Ctrl-C)."""
     async with MoshiServer(model, opts) as server:
         where = f"ws://{opts.host}:{server.port}{PATH}"
-        log.info("serving %s on %s", model.spec, where)
-        print(f"serving {model.spec} on {where} (max {opts.max_sessions} sessions, {opts.busy})")
+        spec = redact(model.spec)
+        log.info("serving %s on %s", spec, where)
+        if opts.host != LOOPBACK and not opts.token:
+            log.warning("serving beyond this machine (%s) without a token", opts.host)
+        guard = "token required" if opts.token else "no token"
+        print(
+            f"serving {spec} on {where} (max {opts.max_sessions} sessions, {opts.busy}, "
+            f"idle timeout {opts.idle_timeout_s:g} s, {guard})"
+        )
         await server.serve_forever()

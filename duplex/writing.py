@@ -45,9 +45,11 @@ _PARAM = re.compile(
     r"(?i)(?<![A-Za-z0-9_])((?:api[_-]?key|access[_-]?token|auth[_-]?token|token|password|passwd|"
     r"secret|key)=)([^\s&,;#\"'}\]]+)"
 )
+# The credentials of any scheme (``Basic <base64 user:password>``...), not the scheme's name.
 _HEADER = re.compile(
-    r"(?i)\b((?:x-goog-api-key|x-api-key|api-key|authorization)[\"']?\s*:\s*[\"']?)"
-    r"(?!bearer\b)([^\s\"',}]+)"
+    r"(?i)\b((?:x-goog-api-key|x-api-key|api-key|authorization)[\"']?\s*:\s*[\"']?"
+    r"(?:(?:basic|digest|token|negotiate|apikey)\s+)?)"
+    r"(?!bearer\b)([^\s\"',;}]+)"
 )
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")
 
@@ -150,6 +152,25 @@ def append_line(path: Path, line: str, *, what: str = "results") -> int:
     except OSError as exc:
         raise _fail(path, what, exc) from None
     return cut
+
+
+#: what :func:`write_bytes` names its temporary files: ``.NAME.RANDOM.tmp``
+_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+
+
+def sweep_temporaries(folder: Path) -> int:
+    """Remove the temporary files a killed writer left under ``folder``; returns how many.
+
+    A SIGKILL (or power loss) between writing a temporary file and renaming it into place leaves
+    the temporary behind: the target is whole (old or new), the temporary is litter. Resuming a
+    run sweeps it.
+    """
+    swept = 0
+    for path in Path(folder).rglob(".*.tmp"):
+        if path.is_file() and _TEMPORARY.match(path.name):
+            path.unlink(missing_ok=True)
+            swept += 1
+    return swept
 
 
 def write_bytes(

@@ -46,3 +46,8 @@ BENCHMARKS.add(
     "duplex.bench.scoring:BENCH",
     "model speech scored per wall second (talking and sparse models), split by stage",
 )
+BENCHMARKS.add(
+    "soak",
+    "duplex.bench.soak:BENCH",
+    "faults, kill -9 and --resume, a fuzz of serve, memory and planted secrets: the campaign",
+)

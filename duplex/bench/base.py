@@ -8,12 +8,13 @@ several runs and the load average (a shared 2-core machine inflates every figure
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from duplex.writing import write_json
 
 Figures = dict[str, Any]
 
@@ -38,5 +39,6 @@ def emit(table: str, figures: Figures, json_path: Path | str | None) -> int:
     """Print ``table``; write ``figures`` to ``json_path`` when given. The command's exit code."""
     print(table)
     if json_path:
-        Path(json_path).write_text(json.dumps(figures, indent=2, default=str), encoding="utf-8")
+        # Through the one writer: atomic, and redacted like every file the harness writes.
+        write_json(Path(json_path), figures, what="the figures")
     return 0

@@ -27,6 +27,8 @@ from duplex.metrics.tasks import Headline, Task
 FORMAT = 2
 Direction = Literal["lower", "higher"]
 Number = float | int | None
+#: an item whose model audio was dropped (not played) at least this much is warned about
+LOST_AUDIO_FRAC = 0.5
 
 
 class _Doc(BaseModel):
@@ -146,6 +148,8 @@ class Summary(_Measured):
     judge: dict[str, Any] | None = None
     #: the folder an FDB score read
     root: str | None = None
+    #: what makes the figures doubtful, in words (items whose model audio was mostly dropped)
+    warnings: list[str] = Field(default_factory=list)
 
 
 DOCUMENTS: dict[str, type[BaseModel]] = {
@@ -187,7 +191,27 @@ def build_summary(
         metrics={k: MetricSummary(**v) for k, v in metrics.items()},  # type: ignore[arg-type]
         failures=[Failure(item_id=r.item_id, reason=r.reason) for r in failed],
         root=root,
+        warnings=_warnings(ok),
     )
+
+
+def _warnings(ok: Sequence[ResultRow]) -> list[str]:
+    """Scored items that cannot be trusted: their model audio was mostly dropped, so they were
+    scored as if the model had been silent (``model_audio_dropped_frac`` in each row's timings,
+    see :func:`duplex.simulator.recorder.audio_loss`)."""
+    lost = [
+        r.item_id
+        for r in ok
+        if isinstance(frac := r.timings.get("model_audio_dropped_frac"), int | float)
+        and frac >= LOST_AUDIO_FRAC
+    ]
+    if not lost:
+        return []
+    some = ", ".join(lost[:10]) + (f" and {len(lost) - 10} more" if len(lost) > 10 else "")
+    return [
+        f"{len(lost)} item{'s' if len(lost) > 1 else ''} lost most of the model's audio "
+        f"(dropped as stale: it arrived far faster than real time), scored as if silent: {some}"
+    ]
 
 
 def headline_figures(headline: Sequence[Headline | tuple[str, str, str]]) -> list[HeadlineFigure]:

@@ -126,6 +126,8 @@ def text_leaderboard(runs: list[RunData], labels: dict[Path, str]) -> str:
     parts = []
     if suites:
         parts.append(format_leaderboard([{**r.summary, "model": labels[r.folder]} for r in suites]))
+        for r in suites:  # e.g. items whose model audio was mostly dropped
+            parts += [f"warning: {labels[r.folder]}: {w}" for w in r.summary.get("warnings", [])]
     for r in runs:
         if r.kind == "suite":
             continue

@@ -28,7 +28,7 @@ from duplex.report.documents import (
     upgrade_run_doc,
     upgrade_summary,
 )
-from duplex.writing import append_line, ensure_folder, write_json
+from duplex.writing import append_line, ensure_folder, sweep_temporaries, write_json
 
 _log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ class RunStore:
                     raise ResultsError(
                         f"{self.run_path}: cannot resume, {key} was {was!r}, now {now!r}"
                     )
+            sweep_temporaries(self.folder)  # what a kill mid-write left behind
             return self.read_results()
         ensure_folder(self.folder, "the run folder")
         self.write_json(self.run_path, to_json(run_doc))

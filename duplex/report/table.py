@@ -58,6 +58,7 @@ def format_summary(summary: Any) -> str:
         lines.append(f"{label:<{w}} {_fmt(m['mean']):>7}  {ci:>17}  {m['n']:>4}")
     for f in summary.get("failures", [])[:10]:
         lines.append(f"failed {f['item_id']}: {f['reason']}")
+    lines += [f"warning: {w}" for w in summary.get("warnings", [])]
     return "\n".join(lines)
 
 

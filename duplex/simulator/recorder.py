@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from duplex.audio import Samples
 from duplex.events import Event, ModelAudio, ModelAudioCleared, ModelEvent
-from duplex.playout import FRAME_SYNCHRONOUS, STREAMING, ArrayPlayout
+from duplex.playout import FRAME_SYNCHRONOUS, STREAMING, ArrayPlayout, PlayoutCounts
 from duplex.simulator.recording import Recording
 
 
@@ -43,5 +43,27 @@ class Recorder:
             "model_samples_dropped": counts.dropped,
             "model_samples_delayed": counts.delayed,
             "model_silence_skipped": counts.skipped,
+            **audio_loss(counts, timings.get("transport"), self.rate),
         }
         return Recording(self.rate, self.user, self.model, list(self.events), timings)
+
+
+def audio_loss(counts: PlayoutCounts, transport: object, rate: int) -> dict[str, float]:
+    """How much model audio was offered and how much of it was dropped instead of played.
+
+    Offered: what the model (or the server, before a network client's jitter buffer) produced.
+    Dropped: what a playout refused as too late (``moshi+ws`` drops a chunk that would start more
+    than 100 ms after its arrival) or over capacity. Audio that would play past the end of the
+    session is not counted: the session ended, the audio was not lost on the way. A run whose
+    audio was mostly dropped is scored as if the model had been silent, so every result row
+    carries these figures and the summary warns (``duplex.report.documents``).
+    """
+    stats = transport if isinstance(transport, dict) else {}
+    # A client that drops before the Recorder (moshi+ws) counts what its server offered.
+    offered = int(stats.get("offered_samples", counts.offered))
+    dropped = int(stats.get("dropped_stale_samples", 0)) + counts.dropped_late + counts.dropped_full
+    return {
+        "model_audio_offered_s": round(offered / rate, 4),
+        "model_audio_dropped_s": round(dropped / rate, 4),
+        "model_audio_dropped_frac": round(dropped / offered, 4) if offered else 0.0,
+    }

@@ -114,6 +114,7 @@ class MoshiSession(WsSession):
             "send_ms_max": round(self.send_s_max * 1000, 3),
             "messages_in": self.stream.messages_in,
             "ignored_kinds": dict(self.stream.ignored),
+            "offered_samples": self.playout.counts.offered,
             "dropped_stale_samples": self.playout.counts.dropped_late,
         }
 

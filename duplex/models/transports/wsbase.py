@@ -155,7 +155,11 @@ class WsSession(StreamingSession):
 
 
 def _closed_reason(exc: ConnectionClosed) -> str:
-    rcvd = exc.rcvd
+    rcvd, sent = exc.rcvd, exc.sent
+    if rcvd is None and sent is not None and sent.code != 1000:
+        # We closed it (1009: a message past max_message_bytes) and the server never answered:
+        # saying the server dropped it would blame the wrong side.
+        return f"closed by the client (code {sent.code}: {sent.reason or 'no reason'})"
     if rcvd is None:
         return "server dropped the connection without a close frame"
     detail = f": {rcvd.reason}" if rcvd.reason else ""

@@ -34,6 +34,9 @@ class Faults:
     garbage_at: int | None = None
     garbage: bytes = b"\x01not an ogg page at all"
     noise_kinds: bool = False  # interleave pings, Rust kinds and unknown kinds
+    burst_at: int | None = None  # after answering this input frame, send burst_s of audio ...
+    burst_s: float = 30.0
+    burst_over_s: float = 1.0  # ... within this long (a server far faster than real time)
     paths: list[str] = field(default_factory=list)
 
 
@@ -79,7 +82,22 @@ async def _handle(ws: ServerConnection, faults: Faults) -> None:
             if message is not None:
                 await ws.send(message)
             await ws.send(stream.text(f"w{n}"))
+            if n == faults.burst_at:
+                await _burst(ws, stream, faults)
             n += 1
+
+
+async def _burst(ws: ServerConnection, stream: moshi.MoshiStream, faults: Faults) -> None:
+    """``burst_s`` of tone in ``burst_over_s``, in ten equal groups of frames."""
+    frames = round(faults.burst_s * RATE / FRAME)
+    t = (np.arange(FRAME) / RATE).astype(np.float32)
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    for group in np.array_split(np.arange(frames), 10):
+        for _ in group:
+            message = stream.audio(tone)
+            if message is not None:
+                await ws.send(message)
+        await asyncio.sleep(faults.burst_over_s / 10)
 
 
 @contextlib.asynccontextmanager

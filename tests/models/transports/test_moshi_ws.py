@@ -183,3 +183,11 @@ def test_sending_a_frame_other_than_the_prepared_one_is_refused() -> None:
                 await session.aclose()
 
     asyncio.run(go())
+
+
+def test_a_message_past_the_limit_is_not_blamed_on_the_server() -> None:
+    # The client closes with 1009 and the server may never answer the close: the reason must say
+    # who closed and why, not that the server dropped the connection.
+    faults = Faults(garbage_at=10, garbage=b"\x02" + b"x" * 70_000)
+    reason = fail_reason(faults, "#stall_timeout=0.5,max_message_bytes=65536")
+    assert "closed by the client (code 1009" in reason and "65536" in reason
