@@ -18,6 +18,16 @@ speaking just before the fallback), so the item audio runs to
 ``fallback_at + after_model_onset + cue duration + tail``: whatever the model does, at least
 ``tail`` seconds of silence follow the interruption.
 
+Items with an ``overlap`` (task ``overlap``) get one reactive cue named ``"overlap"`` placed by
+the same rule and bounds. Its audio is the overlapping utterance in its talker's voice through
+its room effect (:mod:`duplex.scenarios.effects`), so it can be longer than the speech by the
+effect's echo tail; the speech itself lasts ``speech_duration`` s from the cue start. In the clean
+variant (``overlap.clean``) the cue audio is digital silence of the same length: the session
+resolves the same reactive start, so the clean run records where the overlap *would* have
+started, and the two runs of a pair are compared from the same point.
+``extra["overlap"]`` holds the static description (text, context, talker, voice, effect, level,
+expected behaviour, variant and the cue's arming and fallback times).
+
 Items of task ``backchannel`` get a reference of where a listener would backchannel in
 ``Annotations.extra["backchannel_reference"]`` (:func:`backchannel_reference`).
 """
@@ -28,12 +38,14 @@ import hashlib
 import json
 from typing import Any
 
+import numpy as np
+
 from duplex import audio
 from duplex.audio import SESSION_RATE, Placed, Samples
 from duplex.errors import ScenarioError
 from duplex.scenarios import cache
 from duplex.scenarios.base import Annotations, Cue, ScenarioItem, Span, SpeechSpan
-from duplex.scenarios.spec import Defaults, ItemSpec, Pause, SuiteSpec
+from duplex.scenarios.spec import Defaults, ItemSpec, Overlap, Pause, SuiteSpec
 from duplex.speech import tts
 
 #: Bump when the layout or processing changes, so that old cache entries stop matching.
@@ -117,6 +129,11 @@ def spec_hash(item: ItemSpec, defaults: Defaults, tts_provenance: dict[str, Any]
         "session_rate": SESSION_RATE,
         "tts": tts_provenance,
     }
+    if item.overlap is not None:  # absent key: other items keep their hash
+        from duplex.scenarios.effects import EFFECTS_VERSION
+        from duplex.speech.voices import voices_provenance
+
+        canonical["overlap_render"] = {"effects": EFFECTS_VERSION, "voices": voices_provenance()}
     # Voice, rate, seed and interrupt timing are resolved into the item already; the other
     # defaults only matter through lead_in and tail, so changing an unused default does not
     # invalidate the cache.
@@ -158,6 +175,58 @@ def _place_script(
     return placed, Annotations(speech=tuple(speech), pauses=tuple(pauses)), cursor
 
 
+def _overlap_speech(item: ItemSpec, spec: Overlap, where: str) -> tuple[Samples, int]:
+    """The overlap as the microphone hears it, and the sample count of its dry speech."""
+    from duplex.scenarios import effects
+
+    if spec.talker == "user":
+        x, rate = tts.synthesize(
+            spec.text, voice=spec.voice, length_scale=item.rate, seed=item.seed
+        )
+    else:
+        from duplex.speech import voices
+
+        x, rate = voices.synthesize(spec.text, spec.voice, length_scale=item.rate)
+    voiced = audio.trim_silence(x, rate)
+    if voiced.size == 0:
+        raise ScenarioError(f"{where}: overlap.say: the TTS produced no audible speech")
+    dry = audio.resample(voiced, rate, SESSION_RATE)
+    wet = effects.apply(dry, SESSION_RATE, spec.effect, spec.level_db)
+    if spec.clean:
+        wet = np.zeros_like(wet)
+    return wet, dry.size
+
+
+def _overlap_cue(
+    item: ItemSpec, spec: Overlap, annotations: Annotations, end: int, where: str
+) -> tuple[Cue, dict[str, Any], int]:
+    """The overlap cue, its static annotation and the sample where its latest start ends."""
+    cue_audio, speech = _overlap_speech(item, spec, where)
+    fallback = end + audio.seconds_to_samples(spec.fallback_after, SESSION_RATE)
+    latest_end = (
+        fallback + audio.seconds_to_samples(spec.after_model_onset, SESSION_RATE) + cue_audio.size
+    )
+    cue = Cue(
+        name="overlap",
+        text=spec.text,
+        audio=cue_audio,
+        after_model_onset=spec.after_model_onset,
+        armed_at=end / SESSION_RATE,
+        fallback_at=fallback / SESSION_RATE,
+    )
+    static = {
+        **spec.to_json(),
+        "text": spec.text,
+        "context": annotations.text,
+        "armed_at": cue.armed_at,
+        "fallback_at": cue.fallback_at,
+        "speech_duration": speech / SESSION_RATE,
+        "duration": cue.duration,
+    }
+    del static["say"]
+    return cue, static, latest_end
+
+
 def layout(
     item: ItemSpec, defaults: Defaults, task: str, where: str
 ) -> tuple[Samples, Annotations, tuple[Cue, ...]]:
@@ -190,6 +259,12 @@ def layout(
             "fallback_at": cue.fallback_at,
             "duration": cue.duration,
         }
+    if item.overlap is not None:
+        cue, extra["overlap"], latest_end = _overlap_cue(
+            item, item.overlap, annotations, end, where
+        )
+        cues = (cue,)
+        total = latest_end + tail
     if task in BACKCHANNEL_TASKS:
         extra["backchannel_reference"] = backchannel_reference(annotations)
     if extra:
