@@ -77,6 +77,11 @@ TASKS.add(
     "does the model take the turn when the user is done, and how fast",
 )
 TASKS.add(
+    "overlap",
+    "duplex.metrics.overlap_handling:TASK",
+    "overlapping speech (backchannel, side talk, background, interruption): resume or respond",
+)
+TASKS.add(
     "user_interruption",
     "duplex.metrics.user_interruption:TASK",
     "does the model stop when interrupted and answer the interruption",

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from duplex.audio import Samples
+from duplex.errors import ConfigError
 from duplex.models.base import LockstepModel, LockstepSession, ModelSpec, SessionInfo, StepOutput
 from duplex.models.registry import SpecArgs
 from duplex.models.voice import backchannel, utterance
@@ -173,12 +174,25 @@ def make_eager(spec: ModelSpec) -> EagerModel:
 # ----------------------------------------------------------------------------- oracle
 
 
+#: What the oracle answers an overlap with: different words from its answer, so that a judge
+#: reading the transcripts can tell a response from a resumption.
+OVERLAP_ANSWER_TEXT = (
+    "Oh, sorry, go ahead. Yes, the short answer to that is no, and here is the reason why."
+)
+
+
 class _OracleSession(PlannedSession):
     """Speaks at times read from the annotations; on interruption items it can also stop ``stop``
     s after the user's interruption starts and answer ``respond`` s after it ends.
 
     The interruption is found in the input itself: the user channel is digital silence between
     the context turn and the interruption, so its first and last voiced samples are exact.
+
+    On overlap items (annotation ``overlap``) the same ``stop`` and ``respond`` apply from the
+    overlap's first non-zero input sample; its end is that start plus the annotated
+    ``speech_duration`` (an echo tail is not speech). With ``resume`` instead of ``respond`` it
+    goes on with the rest of its answer ``resume`` s after it stopped. In a clean run the overlap
+    is silent, nothing is detected, and the oracle keeps talking: exactly the reference.
     """
 
     def __init__(self, info: SessionInfo, p: OracleParams) -> None:
@@ -197,16 +211,45 @@ class _OracleSession(PlannedSession):
             for point in ann.extra.get("backchannel_reference", []):
                 self.say(bc, round((float(point["t"]) + p.latency) * rate))
         interrupt = ann.extra.get("interrupt")
+        overlap = ann.extra.get("overlap")
         self._watch_from: int | None = None
-        if interrupt is not None and (p.stop is not None or p.respond is not None):
+        reacts = p.stop is not None or p.respond is not None
+        if interrupt is not None and reacts:
             self._watch_from = round(float(interrupt["armed_at"]) * rate)
-        self._stop, self._respond = p.stop, p.respond
+        self._stop, self._respond, self._resume = p.stop, p.respond, p.resume
         self._answer = utterance(p.length, rate)
         self._cue_start: int | None = None
         self._cue_last = 0  # last voiced input sample seen since the interruption started
+        self._overlap_len: int | None = None
+        if overlap is not None and reacts:
+            self._watch_from = round(float(overlap["armed_at"]) * rate)
+            self._overlap_len = round(float(overlap["speech_duration"]) * rate)
+            self._answer = utterance(p.length, rate, OVERLAP_ANSWER_TEXT)
+
+    def _on_overlap(self, start: int) -> None:
+        """Plan the reaction to an overlap that starts at ``start`` (its length is known)."""
+        assert self._overlap_len is not None
+        self._watch_from = None
+        if self._stop is not None:
+            stop_at = start + round(self._stop * self.rate)
+            lo = max(stop_at - self._origin, 0)
+            rest = self._plan[lo:].copy()
+            self.hush(stop_at)
+            if self._resume is not None and rest.any():
+                self.say(rest, stop_at + round(self._resume * self.rate))
+        if self._respond is not None:
+            end = start + self._overlap_len
+            self.say(self._answer, end + round(self._respond * self.rate))
 
     def react(self, frame: Samples) -> None:
         if self._watch_from is None:
+            return
+        if self._overlap_len is not None:
+            base = self.n * self.frame
+            voiced = base + np.flatnonzero(frame)
+            voiced = voiced[voiced >= self._watch_from]
+            if voiced.size:
+                self._on_overlap(int(voiced[0]))
             return
         base = self.n * self.frame
         voiced = base + np.flatnonzero(frame)
@@ -231,6 +274,7 @@ class OracleParams:
     length: float
     stop: float | None = None
     respond: float | None = None
+    resume: float | None = None
 
 
 class OracleModel(InstrumentModel):
@@ -249,19 +293,23 @@ def make_oracle(spec: ModelSpec) -> OracleModel:
             "length": "s of speech",
             "stop": "s after an interruption starts at which it stops talking (default: never)",
             "respond": "s after an interruption ends at which it answers (default: never)",
+            "resume": "overlap items: s after stopping at which it goes on with its answer "
+            "(needs stop; excludes respond)",
         },
     )
-    warm_up(vad=False)
-    return OracleModel(
-        spec,
-        OracleParams(
-            mode=a.choice("mode", "turn_end", ("turn_end", "pause", "backchannel")),
-            latency=a.float("latency", 0.6, high=60),
-            length=a.float("length", 2.0, low=0.05, high=600),
-            stop=a.optional_float("stop", high=60),
-            respond=a.optional_float("respond", high=60),
-        ),
+    params = OracleParams(
+        mode=a.choice("mode", "turn_end", ("turn_end", "pause", "backchannel")),
+        latency=a.float("latency", 0.6, high=60),
+        length=a.float("length", 2.0, low=0.05, high=600),
+        stop=a.optional_float("stop", high=60),
+        respond=a.optional_float("respond", high=60),
+        resume=a.optional_float("resume", high=60),
     )
+    if params.resume is not None and (params.stop is None or params.respond is not None):
+        raise ConfigError(f"model {spec.text!r}: resume needs stop and excludes respond")
+    warm_up(vad=False)
+    utterance(params.length, 24000, OVERLAP_ANSWER_TEXT)  # synthesised at load, not in a step
+    return OracleModel(spec, params)
 
 
 # ----------------------------------------------------------------------------- scripted
