@@ -8,7 +8,9 @@ on word times, with the LM deciding only the cases the rules leave open:
 1. **unknown**: no words in the overlapped run; or no words after the overlap started in
    *either* run (the answer was over before the overlap: nothing was overlapped).
 2. The words of the overlapped run that start ``grace_s`` after the overlap start (a word under
-   way may finish) are the *post* words. None -> **uncertain** (it stopped and stayed silent).
+   way may finish) are the *post* words. None -> **uncertain** (it stopped and stayed silent);
+   at most ``few_words`` where the clean run said more than twice that -> **uncertain** too (a
+   word cut off at the stop, or "sorry?", is neither an answer nor the answer going on).
 3. *Continuity*: the share of post words that continue the clean run's answer - matched, in
    order (difflib's matching blocks), against the clean words from ``reference_lead_s`` before
    the overlap start on. Above ``resume_above`` -> **resume**. Below ``respond_below``: a few
@@ -127,13 +129,18 @@ def rule_label(case: LabelCase, s: dict[str, Any]) -> tuple[str | None, str, dic
         return "unknown", "the answer was over before the overlap in both runs", features
     if not post:
         return "uncertain", "stopped after the overlap started and said nothing more", features
+    few = int(s["few_words"])
+    if len(post) <= few and len(clean_after) > 2 * few:
+        # a word cut off at the stop, or "sorry?": not an answer, and not the answer going on
+        why = f"{len(post)} word(s) after the overlap; the clean run said {len(clean_after)}"
+        return "uncertain", why, features
     reference = [w for w in case.clean if w.start >= case.start - float(s["reference_lead_s"])]
     c = continuity(tokens(post), tokens(reference))
     features["continuity"] = round(c, 3)
     if c > float(s["resume_above"]):
         return "resume", f"{c:.0%} of the words after the overlap continue the answer", features
     if c < float(s["respond_below"]):
-        if len(post) <= int(s["few_words"]):
+        if len(post) <= few:
             return "uncertain", f"only {len(post)} new word(s) after the overlap", features
         return "respond", f"{1 - c:.0%} of the words after the overlap are new", features
     return None, f"continuity {c:.2f} is between the thresholds", features

@@ -24,7 +24,8 @@ Per item (numbers; ``clean_`` prefixes the clean run's, so a summary keeps the t
 
 Details (strings): ``variant``, ``expect``, ``talker``, ``effect``, ``context``,
 ``overlap_text`` and ``words`` (the model's words with times, JSON ``[[start, end, text], ...]``)
-for the behaviour judge.
+for the behaviour judge; ``prosody`` says why the prosody figures are missing when Praat (the
+optional extra ``praat``, GPL) is not installed.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import json
 from typing import Any
 
 from duplex.audio import Samples
+from duplex.errors import BackendError
 from duplex.metrics.analysis import OutputAnalysis
 from duplex.metrics.overlap import fdb_timing, timing
 from duplex.metrics.prosody import EMPTY, Prosody, features
@@ -79,6 +81,23 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
 
 
+def _prosody_around(
+    recording: Recording, analysis: OutputAnalysis, armed_at: float, start: float
+) -> tuple[Prosody, Prosody]:
+    """Prosody from the end of the context to the overlap start, and from there to the end.
+
+    Without Praat (the optional extra ``praat``) both are empty; :func:`details` says why.
+    """
+    rate, x, words = recording.sample_rate, recording.model, analysis.transcript.words
+    try:
+        return (
+            features(x, rate, Span(armed_at, start), analysis.activity, words),
+            features(x, rate, Span(start, x.size / rate), analysis.activity, words),
+        )
+    except BackendError:
+        return EMPTY, EMPTY
+
+
 def score(
     recording: Recording, annotations: Annotations, analysis: OutputAnalysis
 ) -> dict[str, Value]:
@@ -109,8 +128,8 @@ def score(
         "response_latency_fdb_s": None if fdb is None else _round(fdb.response_latency),
         "responded": None if ours.responded is None else int(ours.responded),
         "talking_at_overlap": int(ours.talking_at_start),
-        **_prosody(after if activity else EMPTY, "after"),
-        **_prosody(before if activity else EMPTY, "before"),
+        **_prosody(after, "after"),
+        **_prosody(before, "before"),
     }
     prefix = "clean_" if clean else ""
     out.update({prefix + k: v for k, v in figures.items()})
@@ -133,7 +152,14 @@ def details(
         return {"variant": None}
     static, _cue = found
     words = [[round(w.start, 3), round(w.end, 3), w.text] for w in analysis.transcript.words]
+    try:
+        import parselmouth  # noqa: F401
+
+        prosody = None
+    except ImportError:
+        prosody = "not measured: praat-parselmouth is not installed (extra 'praat')"
     return {
+        "prosody": prosody,
         "variant": str(static.get("variant")),
         "expect": str(static.get("expect")),
         "talker": str(static.get("talker")),

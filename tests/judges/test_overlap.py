@@ -73,6 +73,8 @@ def test_new_words_after_stopping_respond() -> None:
 def test_stopping_for_good_is_uncertain_and_a_few_new_words_too() -> None:
     assert label(case(CLEAN[:7])) == "uncertain"
     assert label(case(CLEAN[:7] + words("sorry what", 5.0))) == "uncertain"
+    # one word of the answer after the overlap (cut off at the stop) is not resuming it
+    assert label(case(CLEAN[:8])) == "uncertain"
 
 
 def test_unknown_when_nothing_was_said_or_nothing_overlapped() -> None:
@@ -83,10 +85,10 @@ def test_unknown_when_nothing_was_said_or_nothing_overlapped() -> None:
 
 def test_in_between_goes_to_the_lm() -> None:
     # half the words continue the answer, half are new: the rules leave it open
-    mixed = "so most coasts see two high tides oh and yes about every twelve hours"
+    mixed = "so most coasts see oh and yes about every twelve hours"
     over = CLEAN[:7] + words(mixed, 4.6)
     got, reason, features = rule_label(case(over), SETTINGS)
-    assert got is None and 0.3 <= features["continuity"] <= 0.6, reason
+    assert got is None and 0.3 <= features["continuity"] <= 0.5, reason
 
     class FixedLm(EmbeddedLabeler):
         def __init__(self, margin: float) -> None:
