@@ -238,3 +238,24 @@ def test_v15_suite_design(name: str) -> None:
         assert all(len(i.overlap.text.split()) <= 3 for i in items if i.overlap)
     if name == "background_speech":
         assert {i.overlap.voice for i in items if i.overlap} == set(voices.TALKERS.names())
+
+
+@pytest.mark.slow
+def test_every_backchannel_is_heard_as_a_backchannel() -> None:
+    # Piper's "Mm-hmm." is heard as "No." - which a system under test could take for a real
+    # objection. Each backchannel of the suite must be heard as backchannel words in every voice.
+    from duplex.audio import resample, trim_silence
+    from duplex.speech.asr import transcribe
+
+    allowed = set(
+        "yeah yes yep okay ok right sure i see oh wow mm really got it interesting ah".split()  # noqa: SIM905
+    )
+    items = load_suite("user_backchannel").spec.items
+    pairs = sorted({(i.overlap.voice, i.overlap.text) for i in items if i.overlap})
+    for voice, text in pairs:  # as rendered: each text in the voice of its items
+        x, rate = tts.synthesize(text, voice=voice)
+        pad = np.zeros(4000, np.float32)
+        y = np.concatenate([pad, resample(trim_silence(x, rate), rate, 16000), pad])
+        heard = transcribe(y, 16000).text.lower()
+        words = set(heard.replace(",", " ").replace(".", " ").replace("?", " ").split())
+        assert words and words <= allowed, (voice, text, heard)
