@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup run test test-fast lint bench clean moshi-venv moshi
+.PHONY: setup run test test-fast lint bench clean moshi-venv moshi praat
 
 setup: $(VENV)/.installed
 
@@ -39,7 +39,14 @@ $(VENV)/.moshi-installed: $(VENV)/.installed
 	$(PY) -m pip install -q --no-deps moshi==0.2.13
 	touch $@
 
-test: lint moshi-venv moshi
+# Praat (extra [praat], GPL-3.0, opt-in): the overlap suites' background talkers and prosody.
+praat: $(VENV)/.praat-installed
+
+$(VENV)/.praat-installed: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[praat]'
+	touch $@
+
+test: lint moshi-venv moshi praat
 	$(PY) -m pytest -q
 
 test-fast: lint

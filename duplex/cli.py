@@ -36,12 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     _run_parser(sub)
     judge = sub.add_parser(
         "judge",
-        help="LLM-judge the responses of a user_interruption run, or calibrate a judge",
+        help="judge a run: rate user_interruption responses, label overlap pairs; or calibrate",
         description="Judges: smollm2 (embedded, offline), "
         "anthropic:model=claude-sonnet-4-5 (key from ANTHROPIC_API_KEY), "
         "openai-compatible:base_url=http://127.0.0.1:8000/v1,model=NAME.",
     )
-    judge.add_argument("run_dir", type=Path, nargs="?", help="a user_interruption run folder")
+    judge.add_argument(
+        "run_dir", type=Path, nargs="?", help="a user_interruption or overlap run folder"
+    )
     judge.add_argument("--judge", default="smollm2", metavar="SPEC", help="default: smollm2")
     judge.add_argument(
         "--calibrate", action="store_true", help="order the calibration set and report accuracy"
@@ -103,9 +105,9 @@ def _run_parser(sub: Any) -> None:
         "--judge",
         default=DEFAULT_JUDGE,
         metavar="SPEC",
-        help="the judge that rates user_interruption responses, filling the anchor's 'judge 0-5' "
-        f"column (see `judge --help`); default {DEFAULT_JUDGE} (embedded, offline); 'none' skips "
-        "it",
+        help="the judge that rates user_interruption responses (the anchor's 'judge 0-5' column) "
+        "and labels the pairs of overlap runs (see `judge --help`); default "
+        f"{DEFAULT_JUDGE} (embedded, offline); 'none' skips it",
     )
 
 
@@ -185,8 +187,7 @@ def _run(args: argparse.Namespace) -> int:
             results = run_all(config, on_item=on_item)
             for r in results:
                 print(format_summary(r.summary), end="\n\n")
-            if judge:
-                _judge_results(results, judge)
+            _judge_results(results, judge)
             print(format_leaderboard([r.summary for r in results]))
             print(f"run folders: {out}/<suite>")
             return _scored_exit(results)
@@ -198,8 +199,7 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    if judge:
-        _judge_results([result], judge)
+    _judge_results([result], judge)
     print(format_summary(result.summary))
     print(f"run folder: {result.folder}")
     return _scored_exit([result])
@@ -222,17 +222,21 @@ def _scored_exit(results: list[Any]) -> int:
     return 1 if dead else 0
 
 
-def _judge_results(results: list[Any], spec: str) -> None:
-    """Judge the user_interruption runs among ``results`` and update their summaries."""
-    from duplex.judges.interruption import TASK
+def _judge_results(results: list[Any], spec: str | None) -> None:
+    """Judge the runs among ``results`` whose task has a run judging (interruption ratings,
+    overlap labels) and update their summaries; ``spec`` None does only what needs no judge."""
     from duplex.report.documents import upgrade_summary
-    from duplex.report.judged import format_judged, judge_run
+    from duplex.report.judged import RUN_JUDGES
 
     for r in results:
-        if r.summary.task == TASK:
-            judged = judge_run(r.folder, spec)
-            print(format_judged(judged), file=sys.stderr)
-            r.summary = upgrade_summary(judged, str(r.folder / "summary.json"))
+        if r.summary.task not in RUN_JUDGES:
+            continue
+        judging = RUN_JUDGES.get(r.summary.task)
+        if spec is None and not judging.always:
+            continue
+        judged = judging.judge(r.folder, spec, None)
+        print(judging.format(judged), file=sys.stderr)
+        r.summary = upgrade_summary(judged, str(r.folder / "summary.json"))
 
 
 @command("judge")
@@ -254,9 +258,10 @@ def _judge(args: argparse.Namespace) -> int:
             judge.close()
             cache.close()
         return 0
-    from duplex.report.judged import format_judged, judge_run
+    from duplex.report.judged import judge_any_run
 
-    print(format_judged(judge_run(args.run_dir, args.judge, concurrency=args.concurrency)))
+    spec = None if args.judge == "none" else args.judge
+    print(judge_any_run(args.run_dir, spec, args.concurrency))
     return 0
 
 

@@ -16,7 +16,7 @@ from duplex.models.base import LockstepModel, Model
 from duplex.models.registry import load_model
 from duplex.provenance import environment, run_folder
 from duplex.report.documents import ResultRow, RunDoc, RunSettings, Summary, build_summary
-from duplex.report.fdb import check_export_root, export_fdb_session, export_sample_dir
+from duplex.report.fdb import check_export_root, export_item, sample_numbers
 from duplex.report.fdb_suite import is_fdb_scenario, open_fdb_suite
 from duplex.report.store import RunStore
 from duplex.scenarios import SUITES
@@ -146,8 +146,8 @@ class _Run:
             precise_wait_s=SPIN_MARGIN_S if config.concurrency == 1 else 0.0,
         )
         self.asr = config.asr if self.task.needs_words else None
-        #: item id -> its number in the suite (from 1): its sample folder's name in an FDB export
-        self.index = {item_id: i for i, item_id in enumerate(self.suite.item_ids(), start=1)}
+        #: item id -> its sample folder's number in an FDB export (suite order, from 1)
+        self.index = sample_numbers(self.task, self.suite.item_ids())
         if config.export_fdb is not None:
             check_export_root(config.export_fdb)
         settings = RunSettings(
@@ -201,10 +201,11 @@ class _Run:
         analysis = analyze_output(recording, vad=self.config.vad, asr=self.asr)
         task = self.task
         if self.config.export_fdb is not None:
-            dest = export_sample_dir(
-                self.config.export_fdb, task.name, self.index[item.item_id], item.item_id
+            number = self.index[item.item_id]
+            root = self.config.export_fdb
+            export_item(
+                root, task, number, item.item_id, recording, annotations, analysis.transcript
             )
-            export_fdb_session(dest, recording, annotations, task, transcript=analysis.transcript)
         row = ResultRow(
             item_id=item.item_id,
             status="ok",

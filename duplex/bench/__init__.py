@@ -36,3 +36,13 @@ BENCHMARKS.add(
     "duplex.bench.moshi:BENCH",
     "the moshi: adapter with tiny random weights: items per minute at batch 1 and 8, harness share",
 )
+BENCHMARKS.add(
+    "voices",
+    "duplex.bench.voices:BENCH",
+    "the overlap suites' other talkers vs the user's voices: pitch, formants, Whisper WER",
+)
+BENCHMARKS.add(
+    "overlap-labels",
+    "duplex.bench.overlap_labels:BENCH",
+    "the overlap labeller against oracles of known behaviour; stop/response latency errors",
+)
