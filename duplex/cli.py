@@ -138,9 +138,20 @@ def _serve_parser(sub: Any) -> None:
     serve.add_argument("--max-message-bytes", type=int, default=1 << 20)
 
 
+def build_arguments(words: list[str]) -> argparse.Namespace:
+    """``words`` parsed. A benchmark's options go to it unparsed, in order (``args.options``, read
+    by its own parser in :func:`_bench`): argparse's REMAINDER would drop those that come first."""
+    parser = build_parser()
+    if len(words) >= 2 and words[0] == "bench" and not words[1].startswith("-"):
+        args = parser.parse_args(words[:2])
+        args.options = words[2:]
+        return args
+    return parser.parse_args(words)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(words)
+    args = build_arguments(words)
     args.argv = words  # as typed: the resume command repeats them
     redact_logging()
     try:
