@@ -77,6 +77,13 @@ def _run_parser(sub: Any) -> None:
         help="model spec (see `models`); default: cascade (the embedded voice agent)",
     )
     run.add_argument("--clock", default="auto", choices=("auto", "lockstep", "realtime"))
+    run.add_argument(
+        "--compute",
+        default="measured",
+        choices=("measured", "none"),
+        help="lock-step: put the model's measured compute time on the timeline (default), or "
+        "none of it (its reaction alone: figures a loaded machine does not inflate)",
+    )
     run.add_argument("--limit", type=int, default=None, help="only the first N items")
     run.add_argument("--out", type=Path, default=None, help="run folder (default: runs/...)")
     run.add_argument("--resume", action="store_true", help="finish an interrupted run in --out")
@@ -191,6 +198,7 @@ def _run(args: argparse.Namespace) -> int:
         export_fdb=args.export_fdb,
         task=args.task,
         batch=args.batch,
+        compute=args.compute,
     )
     on_item = _progress(args.no_progress)
     try:

@@ -27,10 +27,11 @@ from duplex.simulator.session import SessionFailed, SessionOptions, run_lockstep
 from duplex.simulator.session_folder import write_session_folder
 from duplex.speech.asr import asr_provenance
 from duplex.speech.vad import vad_provenance
-from duplex.timeline import SPIN_MARGIN_S, measured
+from duplex.timeline import SPIN_MARGIN_S, measured, no_compute
 from duplex.writing import redact
 
 CLOCKS = ("auto", "lockstep", "realtime")
+COMPUTE = ("measured", "none")
 DEFAULT_MODEL = "cascade"
 
 
@@ -56,6 +57,9 @@ class RunConfig:
     task: str | None = None
     #: lock-step items stepped together by a batch model (duplex.simulator.batch)
     batch: int = 1
+    #: lock-step: the model's compute time as measured goes on the timeline ("measured"), or
+    #: none of it ("none": the model's own reaction alone, unaffected by the machine's load)
+    compute: str = "measured"
 
 
 @dataclass
@@ -99,6 +103,10 @@ def _check(config: RunConfig) -> None:
         raise ConfigError(f"--limit must be positive, got {config.limit}")
     if config.batch < 1:
         raise ConfigError(f"--batch must be at least 1, got {config.batch}")
+    if config.compute not in COMPUTE:
+        raise ConfigError(
+            f"unknown --compute {config.compute!r}; choose one of {', '.join(COMPUTE)}"
+        )
 
 
 class ItemSource(Protocol):
@@ -137,12 +145,14 @@ class _Run:
             raise ConfigError("--concurrency needs --clock realtime (lock-step runs one at a time)")
         if config.batch > 1:
             _check_batch(config, model, self.clock)
+        if config.compute == "none" and self.clock != "lockstep":
+            raise ConfigError("--compute none needs --clock lockstep (real time is measured)")
         self.folder = config.out or default_out(self.suite.name, config.model)
         self.store = RunStore(self.folder)
         self.opts = SessionOptions(
             frame_ms=config.frame_ms,
             seed=config.seed,
-            stopwatch=measured(),
+            stopwatch=measured() if config.compute == "measured" else no_compute(),
             precise_wait_s=SPIN_MARGIN_S if config.concurrency == 1 else 0.0,
         )
         self.asr = config.asr if self.task.needs_words else None
