@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup run test test-fast lint bench clean moshi-venv moshi ray
+.PHONY: setup run test test-fast lint bench clean moshi-venv moshi ray praat
 
 setup: $(VENV)/.installed
 
@@ -46,7 +46,15 @@ $(VENV)/.ray-installed: $(VENV)/.installed
 	$(PY) -m pip install -q -e '.[ray]'
 	touch $@
 
-test: lint moshi-venv moshi ray
+
+# Praat (extra [praat], GPL-3.0, opt-in): the overlap suites' background talkers and prosody.
+praat: $(VENV)/.praat-installed
+
+$(VENV)/.praat-installed: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[praat]'
+	touch $@
+
+test: lint moshi-venv moshi ray praat
 	$(PY) -m pytest -q
 
 test-fast: lint

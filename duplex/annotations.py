@@ -13,13 +13,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from duplex.timeline import Span, SpeechSpan
 
 #: Why a reactive cue started when it did: after the model's speech onset, at the fallback time
 #: (the model had not spoken), or at a fixed time given by imported data.
 Trigger = Literal["model_onset", "fallback", "fixed"]
+#: Which run of an overlap pair an item is: the reference without the overlap, or with it.
+Variant = Literal["clean", "overlapped"]
+#: Suffix of the clean run's item id in an overlap pair (``NAME.clean`` beside ``NAME``).
+CLEAN_SUFFIX = ".clean"
+
+
+def pair_id(item_id: str) -> tuple[str, bool]:
+    """``(the pair's id, whether this is its clean run)`` for an item id of an overlap pair."""
+    if item_id.endswith(CLEAN_SUFFIX):
+        return item_id[: -len(CLEAN_SUFFIX)], True
+    return item_id, False
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,39 @@ class Interrupt:
     armed_at: float | None = None
     fallback_at: float | None = None
     duration: float | None = None
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Speech an item plays over the model's answer (Full-Duplex-Bench v1.5), as planned.
+
+    ``talker`` is ``user`` (a backchannel, an interruption), ``other`` (the user turning to
+    someone else) or ``background`` (a TV, a conversation elsewhere); ``effect`` the room
+    rendering and ``level_db`` its gain; ``expect`` what a good model does, ``resume`` (keep
+    the floor) or ``respond`` (stop and answer), None when imported data does not say.
+    ``variant`` tells the two runs of a pair apart: in the ``clean`` run the same cue is placed
+    silent, so both runs resolve the same reactive start. ``speech_duration`` is the overlap's
+    speech (its cue ``duration`` adds the room's echo tail). The timing fields are None for
+    imported data, placed at fixed times.
+    """
+
+    text: str
+    context: str
+    talker: str = "user"
+    voice: str | None = None
+    effect: str = "none"
+    level_db: float = 0.0
+    expect: str | None = None
+    variant: Variant = "overlapped"
+    after_model_onset: float | None = None
+    armed_at: float | None = None
+    fallback_at: float | None = None
+    speech_duration: float | None = None
+    duration: float | None = None
+
+    @property
+    def clean(self) -> bool:
+        return self.variant == "clean"
 
 
 @dataclass(frozen=True)
@@ -68,7 +112,8 @@ class Annotations:
 
     ``speech`` are the user's voiced stretches with their text; ``turn_start``/``turn_end`` bound
     the user's turn; ``pauses`` are the silent gaps inside it. ``interrupt`` is the interruption
-    the script plans; ``cues`` the reactive cues as placed (empty until a session resolves them).
+    the script plans, ``overlap`` the overlapping speech it plans; ``cues`` the reactive cues as
+    placed (empty until a session resolves them).
     ``backchannel_points`` are where a listener would backchannel (built by the backchannel task,
     or read from imported data); ``backchannel_distribution`` is an externally given 200 ms-bin
     reference distribution (Full-Duplex-Bench's ICC ground truth), used instead of the points for
@@ -80,6 +125,7 @@ class Annotations:
     speech: tuple[SpeechSpan, ...]
     pauses: tuple[Span, ...] = ()
     interrupt: Interrupt | None = None
+    overlap: Overlap | None = None
     cues: tuple[Cue, ...] = ()
     backchannel_points: tuple[BackchannelPoint, ...] = ()
     backchannel_distribution: tuple[float, ...] | None = None
@@ -117,11 +163,13 @@ class Annotations:
         ``extra`` dictionary), so session folders written by older versions still load."""
         d = {**d, **_from_extra(d.get("extra") or {})}
         interrupt = d.get("interrupt")
+        overlap = d.get("overlap")
         distribution = d.get("backchannel_distribution")
         return cls(
             speech=tuple(SpeechSpan(**s) for s in d.get("speech", [])),
             pauses=tuple(Span(**p) for p in d.get("pauses", [])),
             interrupt=None if interrupt is None else Interrupt(**_known(Interrupt, interrupt)),
+            overlap=None if overlap is None else _overlap(overlap),
             cues=tuple(Cue(**_known(Cue, c)) for c in d.get("cues", [])),
             backchannel_points=tuple(
                 BackchannelPoint(**_known(BackchannelPoint, p))
@@ -142,11 +190,22 @@ def _span(t: Any) -> Span:
     return Span(**t) if isinstance(t, dict) else Span(float(t[0]), float(t[1]))
 
 
+def _overlap(d: dict[str, Any]) -> Overlap:
+    """An :class:`Overlap` from its JSON form; the first version's form (``variant``
+    ``overlap`` for the overlapped run) reads as the same thing."""
+    known = _known(Overlap, d)
+    if known.get("variant") not in get_args(Variant):
+        known["variant"] = "clean" if d.get("variant") == "clean" else "overlapped"
+    return Overlap(**{"context": "", **known})
+
+
 def _from_extra(extra: dict[str, Any]) -> dict[str, Any]:
     """Typed-part fields from the old ``extra`` keys (format 1 session folders and caches)."""
     out: dict[str, Any] = {}
     if "interrupt" in extra:
         out["interrupt"] = {"context": "", **extra["interrupt"]}
+    if "overlap" in extra:
+        out["overlap"] = extra["overlap"]
     if "cues" in extra:
         out["cues"] = extra["cues"]
     if "backchannel_reference" in extra:

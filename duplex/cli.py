@@ -37,12 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     _sweep_parser(sub)
     judge = sub.add_parser(
         "judge",
-        help="LLM-judge the responses of a user_interruption run, or calibrate a judge",
+        help="judge a run: rate user_interruption responses, label overlap pairs; or calibrate",
         description="Judges: smollm2 (embedded, offline), "
         "anthropic:model=claude-sonnet-4-5 (key from ANTHROPIC_API_KEY), "
         "openai-compatible:base_url=http://127.0.0.1:8000/v1,model=NAME.",
     )
-    judge.add_argument("run_dir", type=Path, nargs="?", help="a user_interruption run folder")
+    judge.add_argument(
+        "run_dir", type=Path, nargs="?", help="a user_interruption or overlap run folder"
+    )
     judge.add_argument("--judge", default="smollm2", metavar="SPEC", help="default: smollm2")
     judge.add_argument(
         "--calibrate", action="store_true", help="order the calibration set and report accuracy"
@@ -76,6 +78,13 @@ def _run_parser(sub: Any) -> None:
         help="model spec (see `models`); default: cascade (the embedded voice agent)",
     )
     run.add_argument("--clock", default="auto", choices=("auto", "lockstep", "realtime"))
+    run.add_argument(
+        "--compute",
+        default="measured",
+        choices=("measured", "none"),
+        help="lock-step: put the model's measured compute time on the timeline (default), or "
+        "none of it (its reaction alone: figures a loaded machine does not inflate)",
+    )
     run.add_argument("--limit", type=int, default=None, help="only the first N items")
     run.add_argument("--out", type=Path, default=None, help="run folder (default: runs/...)")
     run.add_argument("--resume", action="store_true", help="finish an interrupted run in --out")
@@ -105,9 +114,9 @@ def _run_parser(sub: Any) -> None:
         "--judge",
         default=DEFAULT_JUDGE,
         metavar="SPEC",
-        help="the judge that rates user_interruption responses, filling the anchor's 'judge 0-5' "
-        f"column (see `judge --help`); default {DEFAULT_JUDGE} (embedded, offline); 'none' skips "
-        "it",
+        help="the judge that rates user_interruption responses (the anchor's 'judge 0-5' column) "
+        "and labels the pairs of overlap runs (see `judge --help`); default "
+        f"{DEFAULT_JUDGE} (embedded, offline); 'none' skips it",
     )
 
 
@@ -239,17 +248,23 @@ def _serve_parser(sub: Any) -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_arguments(words: list[str]) -> argparse.Namespace:
+    """``words`` parsed. Everything after a benchmark's name is its own, in order
+    (``args.options``, parsed in :func:`_bench`): argparse's REMAINDER would hand options such as
+    ``bench ray --items 8`` back as unknown, reordered."""
     parser = build_parser()
-    words = list(sys.argv[1:] if argv is None else argv)
     args, extra = parser.parse_known_args(words)
     if args.command == "bench":
-        # Everything after the benchmark's name is its own (parsed in _bench): argparse's
-        # remainder would hand options such as `bench ray --items 8` back as unknown, reordered.
         at = words.index(args.bench, words.index("bench") + 1)
         args.options = words[at + 1 :]
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_arguments(words)
     args.argv = words  # as typed: the resume command repeats them
     redact_logging()
     try:
@@ -291,6 +306,7 @@ def _run(args: argparse.Namespace) -> int:
         export_fdb=args.export_fdb,
         task=args.task,
         batch=args.batch,
+        compute=args.compute,
     )
     on_item = _progress(args.no_progress)
     try:
@@ -298,8 +314,7 @@ def _run(args: argparse.Namespace) -> int:
             results = run_all(config, on_item=on_item, executor=executor)
             for r in results:
                 print(format_summary(r.summary), end="\n\n")
-            if judge:
-                _judge_results(results, judge)
+            _judge_results(results, judge)
             print(format_leaderboard([r.summary for r in results]))
             print(f"run folders: {out}/<suite>")
             return _scored_exit(results)
@@ -314,8 +329,7 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if executor is not None:
             executor.close()
-    if judge:
-        _judge_results([result], judge)
+    _judge_results([result], judge)
     print(format_summary(result.summary))
     print(f"run folder: {result.folder}")
     return _scored_exit([result])
@@ -376,7 +390,7 @@ def _sweep(args: argparse.Namespace) -> int:
                 f"({', '.join(s.ran) or 'nothing left to run'})",
                 file=sys.stderr,
             ),
-            judge=(lambda folder: _judge_folder(folder, judge)) if judge else None,
+            judge=lambda folder: _judge_folder(folder, judge),
         )
     finally:
         if executor is not None:
@@ -401,27 +415,31 @@ def _sweep_probe(args: argparse.Namespace) -> Any:
     )
 
 
-def _judge_folder(folder: Path, spec: str) -> None:
-    """Judge ``folder`` if it is a user_interruption run (the judge's task)."""
-    from duplex.judges.interruption import TASK
-    from duplex.report.judged import judge_run
+def _judge_folder(folder: Path, spec: str | None) -> None:
+    """Judge ``folder`` as ``run`` judges its runs (see :func:`_judge_results`)."""
+    from duplex.report.judged import RUN_JUDGES
     from duplex.report.store import RunStore
 
-    if RunStore(folder).read_run_doc().config.task == TASK:
-        judge_run(folder, spec)
+    task = RunStore(folder).read_run_doc().config.task
+    if task in RUN_JUDGES and (spec is not None or RUN_JUDGES.get(task).always):
+        RUN_JUDGES.get(task).judge(folder, spec, None)
 
 
-def _judge_results(results: list[Any], spec: str) -> None:
-    """Judge the user_interruption runs among ``results`` and update their summaries."""
-    from duplex.judges.interruption import TASK
+def _judge_results(results: list[Any], spec: str | None) -> None:
+    """Judge the runs among ``results`` whose task has a run judging (interruption ratings,
+    overlap labels) and update their summaries; ``spec`` None does only what needs no judge."""
     from duplex.report.documents import upgrade_summary
-    from duplex.report.judged import format_judged, judge_run
+    from duplex.report.judged import RUN_JUDGES
 
     for r in results:
-        if r.summary.task == TASK:
-            judged = judge_run(r.folder, spec)
-            print(format_judged(judged), file=sys.stderr)
-            r.summary = upgrade_summary(judged, str(r.folder / "summary.json"))
+        if r.summary.task not in RUN_JUDGES:
+            continue
+        judging = RUN_JUDGES.get(r.summary.task)
+        if spec is None and not judging.always:
+            continue
+        judged = judging.judge(r.folder, spec, None)
+        print(judging.format(judged), file=sys.stderr)
+        r.summary = upgrade_summary(judged, str(r.folder / "summary.json"))
 
 
 @command("judge")
@@ -443,9 +461,10 @@ def _judge(args: argparse.Namespace) -> int:
             judge.close()
             cache.close()
         return 0
-    from duplex.report.judged import format_judged, judge_run
+    from duplex.report.judged import judge_any_run
 
-    print(format_judged(judge_run(args.run_dir, args.judge, concurrency=args.concurrency)))
+    spec = None if args.judge == "none" else args.judge
+    print(judge_any_run(args.run_dir, spec, args.concurrency))
     return 0
 
 

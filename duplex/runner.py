@@ -16,7 +16,7 @@ from duplex.models.base import LockstepModel, Model
 from duplex.models.registry import load_model
 from duplex.provenance import environment, run_folder
 from duplex.report.documents import ResultRow, RunDoc, RunSettings, Summary, build_summary
-from duplex.report.fdb import check_export_root, export_fdb_session, export_sample_dir
+from duplex.report.fdb import check_export_root, export_item, sample_numbers
 from duplex.report.fdb_suite import is_fdb_scenario, open_fdb_suite
 from duplex.report.store import RunStore
 from duplex.scenarios import SUITES
@@ -27,10 +27,11 @@ from duplex.simulator.session import SessionFailed, SessionOptions, run_lockstep
 from duplex.simulator.session_folder import write_session_folder
 from duplex.speech.asr import asr_provenance
 from duplex.speech.vad import vad_provenance
-from duplex.timeline import SPIN_MARGIN_S, measured
+from duplex.timeline import SPIN_MARGIN_S, measured, no_compute
 from duplex.writing import redact
 
 CLOCKS = ("auto", "lockstep", "realtime")
+COMPUTE = ("measured", "none")
 DEFAULT_MODEL = "cascade"
 
 
@@ -58,6 +59,9 @@ class RunConfig:
     batch: int = 1
     #: the training step of the checkpoint measured (a sweep sets it); run.json's ``step``
     step: int | None = None
+    #: lock-step: the model's compute time as measured goes on the timeline ("measured"), or
+    #: none of it ("none": the model's own reaction alone, unaffected by the machine's load)
+    compute: str = "measured"
 
 
 @dataclass
@@ -129,6 +133,10 @@ def _check(config: RunConfig) -> None:
         raise ConfigError(f"--limit must be positive, got {config.limit}")
     if config.batch < 1:
         raise ConfigError(f"--batch must be at least 1, got {config.batch}")
+    if config.compute not in COMPUTE:
+        raise ConfigError(
+            f"unknown --compute {config.compute!r}; choose one of {', '.join(COMPUTE)}"
+        )
 
 
 class ItemSource(Protocol):
@@ -168,17 +176,19 @@ class SuiteRun:
             raise ConfigError("--concurrency needs --clock realtime (lock-step runs one at a time)")
         if config.batch > 1:
             _check_batch(config, model, self.clock)
+        if config.compute == "none" and self.clock != "lockstep":
+            raise ConfigError("--compute none needs --clock lockstep (real time is measured)")
         self.folder = config.out or default_out(self.suite.name, config.model)
         self.store = RunStore(self.folder)
         self.opts = SessionOptions(
             frame_ms=config.frame_ms,
             seed=config.seed,
-            stopwatch=measured(),
+            stopwatch=measured() if config.compute == "measured" else no_compute(),
             precise_wait_s=SPIN_MARGIN_S if config.concurrency == 1 else 0.0,
         )
         self.asr = config.asr if self.task.needs_words else None
-        #: item id -> its number in the suite (from 1): its sample folder's name in an FDB export
-        self.index = {item_id: i for i, item_id in enumerate(self.suite.item_ids(), start=1)}
+        #: item id -> its sample folder's number in an FDB export (suite order, from 1)
+        self.index = sample_numbers(self.task, self.suite.item_ids())
         if config.export_fdb is not None:
             check_export_root(config.export_fdb)
         settings = RunSettings(
@@ -234,10 +244,11 @@ class SuiteRun:
         analysis = analyze_output(recording, vad=self.config.vad, asr=self.asr)
         task = self.task
         if self.config.export_fdb is not None:
-            dest = export_sample_dir(
-                self.config.export_fdb, task.name, self.index[item.item_id], item.item_id
+            number = self.index[item.item_id]
+            root = self.config.export_fdb
+            export_item(
+                root, task, number, item.item_id, recording, annotations, analysis.transcript
             )
-            export_fdb_session(dest, recording, annotations, task, transcript=analysis.transcript)
         row = ResultRow(
             item_id=item.item_id,
             status="ok",

@@ -169,3 +169,16 @@ def test_an_interruption_run_is_judged_by_default(tmp_path: Path) -> None:
     assert "judge" not in json.loads((skipped / "summary.json").read_text()) or (
         json.loads((skipped / "summary.json").read_text())["judge"] is None
     )
+
+
+def test_a_benchmark_reads_its_own_options(capsys: pytest.CaptureFixture[str]) -> None:
+    # argparse's REMAINDER drops options that come first: `bench NAME --help` must reach the
+    # benchmark's parser, in order.
+    from duplex.cli import build_arguments
+
+    args = build_arguments(["bench", "overlap-labels", "--items", "2", "--json", "f.json"])
+    assert (args.bench, args.options) == ("overlap-labels", ["--items", "2", "--json", "f.json"])
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "overlap-labels", "--help"])
+    assert exc.value.code == 0
+    assert "--items" in capsys.readouterr().out

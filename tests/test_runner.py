@@ -99,3 +99,23 @@ def test_a_scoring_error_with_concurrent_sessions_is_a_recorded_failure(
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert [r["status"] for r in rows] == ["failed", "failed"]
     assert all("the ASR backend fell over" in r["reason"] for r in rows)
+
+
+def test_compute_none_keeps_the_models_compute_off_the_timeline(tmp_path: Path) -> None:
+    def compute(how: str) -> list[float]:
+        config = RunConfig(
+            suite="pause_handling", model="b", limit=1, out=tmp_path / how, compute=how
+        )
+        result = run_suite(config, model=Beeper())
+        assert J(result.outcomes[0].row)["status"] == "ok"
+        return [J(o.row)["timings"]["compute_s_total"] for o in result.outcomes]
+
+    assert compute("none") == [0.0]
+    assert compute("measured")[0] > 0
+    with pytest.raises(ConfigError, match="--clock lockstep"):
+        run_suite(
+            RunConfig(suite="pause_handling", model="b", clock="realtime", compute="none"),
+            model=Beeper(),
+        )
+    with pytest.raises(ConfigError, match="--compute"):
+        run_suite(RunConfig(suite="pause_handling", model="b", compute="some"), model=Beeper())

@@ -51,3 +51,13 @@ BENCHMARKS.add(
     "duplex.bench.soak:BENCH",
     "faults, kill -9 and --resume, a fuzz of serve, memory and planted secrets: the campaign",
 )
+BENCHMARKS.add(
+    "voices",
+    "duplex.bench.voices:BENCH",
+    "the overlap suites' other talkers vs the user's voices: pitch, formants, Whisper WER",
+)
+BENCHMARKS.add(
+    "overlap-labels",
+    "duplex.bench.overlap_labels:BENCH",
+    "the overlap labeller against oracles of known behaviour; stop/response latency errors",
+)

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import soundfile as sf
 
 from duplex import writing
-from duplex.audio import Samples, resample
+from duplex.audio import Samples, read_wav, resample
 from duplex.errors import ScenarioError
 from duplex.simulator.recording import Recording
 
@@ -116,3 +116,12 @@ def fdb_output(recording: Recording) -> tuple[Samples, int]:
     if recording.source_folder is not None:
         return recording.model, recording.sample_rate
     return as_read(pcm16(recording.model, recording.sample_rate)), FDB_RATE
+
+
+def fdb_input(recording: Recording, name: str = "input.wav") -> tuple[Samples, int]:
+    """The user channel as the anchor's timing script reads its file: an imported sample's
+    ``name`` as stored (its own rate; the script resamples), a session's as our export writes
+    it (16 kHz PCM)."""
+    if recording.source_folder is not None and (recording.source_folder / name).exists():
+        return read_wav(recording.source_folder / name)
+    return as_read(pcm16(recording.user, recording.sample_rate)), FDB_RATE

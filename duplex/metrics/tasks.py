@@ -94,6 +94,10 @@ class FdbFormat:
     context: Callable[[Path], Any] | None = None
     #: other files whose presence also marks a sample folder (v1.5's metadata.json)
     also_marked_by: tuple[str, ...] = ()
+    #: v1.5 pairs: the clean run's annotations from the overlapped run's. A task with it keeps
+    #: both runs of a pair in one sample folder (the clean run's files prefixed ``clean_``) and
+    #: reads them as two items, NAME and NAME.clean; None: one run per folder.
+    clean: Callable[[Annotations], Annotations] | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +211,11 @@ TASKS.add(
     "user_interruption",
     "duplex.metrics.user_interruption:TASK",
     "does the model stop when interrupted and answer the interruption",
+)
+TASKS.add(
+    "overlap",
+    "duplex.metrics.overlap_handling:TASK",
+    "overlapping speech (backchannel, side talk, background, interruption): resume or respond",
 )
 TASKS.add(
     "live",

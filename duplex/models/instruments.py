@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from duplex.audio import Samples
+from duplex.errors import ConfigError
 from duplex.models.base import LockstepModel, LockstepSession, ModelSpec, SessionInfo, StepOutput
 from duplex.models.registry import SpecArgs
-from duplex.models.voice import backchannel, utterance
+from duplex.models.voice import backchannel, sentence, utterance
 
 #: heard plan samples dropped in one go (about 10 s at 24 kHz): trimming every step would copy the
 #: planned future every frame
@@ -173,12 +174,28 @@ def make_eager(spec: ModelSpec) -> EagerModel:
 # ----------------------------------------------------------------------------- oracle
 
 
+#: What the oracle answers an overlap with: different words from its answer, so that a judge
+#: reading the transcripts can tell a response from a resumption.
+OVERLAP_ANSWER_TEXT = (
+    "Oh, sorry, go ahead. Yes, the short answer to that is no, and here is the reason why."
+)
+#: ... or, with ``reply=repeat``, a request to hear it again (the anchor's "uncertain handling").
+OVERLAP_REPEAT_TEXT = "Sorry, I didn't catch that. Could you say that again, please?"
+OVERLAP_REPLIES = {"answer": OVERLAP_ANSWER_TEXT, "repeat": OVERLAP_REPEAT_TEXT}
+
+
 class _OracleSession(PlannedSession):
     """Speaks at times read from the annotations; on interruption items it can also stop ``stop``
     s after the user's interruption starts and answer ``respond`` s after it ends.
 
     The interruption is found in the input itself: the user channel is digital silence between
     the context turn and the interruption, so its first and last voiced samples are exact.
+
+    On overlap items (annotation ``overlap``) the same ``stop`` and ``respond`` apply from the
+    overlap's first non-zero input sample; its end is that start plus the annotated
+    ``speech_duration`` (an echo tail is not speech). With ``resume`` instead of ``respond`` it
+    goes on with the rest of its answer ``resume`` s after it stopped. In a clean run the overlap
+    is silent, nothing is detected, and the oracle keeps talking: exactly the reference.
     """
 
     def __init__(self, info: SessionInfo, p: OracleParams) -> None:
@@ -197,14 +214,41 @@ class _OracleSession(PlannedSession):
             for point in ann.backchannel_points:
                 self.say(bc, round((point.t + p.latency) * rate))
         interrupt = ann.interrupt
+        overlap = ann.overlap
         self._watch_from: int | None = None
-        if interrupt is not None and (p.stop is not None or p.respond is not None):
+        reacts = p.stop is not None or p.respond is not None
+        if interrupt is not None and reacts:
             armed = interrupt.armed_at if interrupt.armed_at is not None else ann.turn_end
             self._watch_from = round(armed * rate)
-        self._stop, self._respond = p.stop, p.respond
+        self._stop, self._respond, self._resume = p.stop, p.respond, p.resume
         self._answer = utterance(p.length, rate)
         self._cue_start: int | None = None
         self._cue_last = 0  # last voiced input sample seen since the interruption started
+        self._overlap_len: int | None = None
+        if overlap is not None and reacts:
+            armed = overlap.armed_at if overlap.armed_at is not None else ann.turn_end
+            self._watch_from = round(armed * rate)
+            self._overlap_len = round((overlap.speech_duration or overlap.duration or 0.0) * rate)
+            reply = OVERLAP_REPLIES[p.reply]
+            # A request to repeat is said once; an answer runs for the oracle's length.
+            self._answer = (
+                utterance(p.length, rate, reply) if p.reply == "answer" else sentence(reply, rate)
+            )
+
+    def _on_overlap(self, start: int) -> None:
+        """Plan the reaction to an overlap that starts at ``start`` (its length is known)."""
+        assert self._overlap_len is not None
+        self._watch_from = None
+        if self._stop is not None:
+            stop_at = start + round(self._stop * self.rate)
+            lo = max(stop_at - self._origin, 0)
+            rest = self._plan[lo:].copy()
+            self.hush(stop_at)
+            if self._resume is not None and rest.any():
+                self.say(rest, stop_at + round(self._resume * self.rate))
+        if self._respond is not None:
+            end = start + self._overlap_len
+            self.say(self._answer, end + round(self._respond * self.rate))
 
     def react(self, frame: Samples) -> None:
         if self._watch_from is None:
@@ -212,6 +256,10 @@ class _OracleSession(PlannedSession):
         base = self.n * self.frame
         voiced = base + np.flatnonzero(frame)
         voiced = voiced[voiced >= self._watch_from]
+        if self._overlap_len is not None:
+            if voiced.size:
+                self._on_overlap(int(voiced[0]))
+            return
         if self._cue_start is None:
             if voiced.size == 0:
                 return
@@ -232,6 +280,8 @@ class OracleParams:
     length: float
     stop: float | None = None
     respond: float | None = None
+    resume: float | None = None
+    reply: str = "answer"
 
 
 class OracleModel(InstrumentModel):
@@ -251,19 +301,28 @@ def make_oracle(spec: ModelSpec) -> OracleModel:
             "length": "s of speech",
             "stop": "s after an interruption starts at which it stops talking (default: never)",
             "respond": "s after an interruption ends at which it answers (default: never)",
+            "resume": "overlap items: s after stopping at which it goes on with its answer "
+            "(needs stop; excludes respond)",
+            "reply": "overlap items, with respond: answer (new words) | repeat (asks to hear "
+            "the overlap again)",
         },
     )
-    warm_up(vad=False)
-    return OracleModel(
-        spec,
-        OracleParams(
-            mode=a.choice("mode", "turn_end", ("turn_end", "pause", "backchannel")),
-            latency=a.float("latency", 0.6, high=60),
-            length=a.float("length", 2.0, low=0.05, high=600),
-            stop=a.optional_float("stop", high=60),
-            respond=a.optional_float("respond", high=60),
-        ),
+    params = OracleParams(
+        mode=a.choice("mode", "turn_end", ("turn_end", "pause", "backchannel")),
+        latency=a.float("latency", 0.6, high=60),
+        length=a.float("length", 2.0, low=0.05, high=600),
+        stop=a.optional_float("stop", high=60),
+        respond=a.optional_float("respond", high=60),
+        resume=a.optional_float("resume", high=60),
+        reply=a.choice("reply", "answer", tuple(OVERLAP_REPLIES)),
     )
+    if params.resume is not None and (params.stop is None or params.respond is not None):
+        raise ConfigError(f"model {spec.text!r}: resume needs stop and excludes respond")
+    warm_up(vad=False)
+    # synthesised at load, not in a step (a step's compute time is on the timeline)
+    utterance(params.length, 24000, OVERLAP_ANSWER_TEXT)
+    sentence(OVERLAP_REPEAT_TEXT, 24000)
+    return OracleModel(spec, params)
 
 
 # ----------------------------------------------------------------------------- scripted

@@ -58,3 +58,8 @@ def utterance(
 
 def backchannel(rate: int) -> Samples:
     return _speech(BACKCHANNEL_TEXT, rate).copy()
+
+
+def sentence(text: str, rate: int) -> Samples:
+    """``text`` said once, trimmed to its voiced edges."""
+    return _speech(text, rate).copy()

@@ -146,6 +146,9 @@ class Summary(_Measured):
     failures: list[Failure]
     #: the judge that added figures (``duplex-bench judge``): name, model, prompt version, counts
     judge: dict[str, Any] | None = None
+    #: figures over the pairs of an overlap run (clean and overlapped runs of one item): the
+    #: count and per prosody feature a paired test, over all pairs and those labelled respond
+    pairs: dict[str, Any] | None = None
     #: the folder an FDB score read
     root: str | None = None
     #: what makes the figures doubtful, in words (items whose model audio was mostly dropped)

@@ -19,6 +19,11 @@ The layout (one folder per sample, times in seconds on the ``input.wav`` timelin
 What each task's files hold, and how they are read and written, is the task's
 (:attr:`duplex.metrics.tasks.Task.fdb`); this module knows only the parts every task shares.
 
+v1.5 pairs (a task whose format has ``clean``, the overlap task): one sample folder holds both
+runs, the overlapped one under the names above and the clean one under ``clean_input.wav``,
+``clean_output.wav``, ``clean_output.json``; they are read as two items, ``NAME`` and
+``NAME.clean``, and our items ``ID`` and ``ID.clean`` are written into one folder.
+
 Output length: the anchor's clients pad or truncate the output to the input length; here the
 output's own timeline is kept (the anchor's backchannel figures use the output's duration) and the
 input is padded or truncated to it, the difference being recorded per row.
@@ -36,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from duplex.annotations import Annotations
+from duplex.annotations import CLEAN_SUFFIX, Annotations, pair_id
 from duplex.audio import fit_length, read_wav, wav_shortfall
 from duplex.errors import ConfigError, DuplexError, ScenarioError
 from duplex.metrics import analyze_output, fdbio
@@ -49,6 +54,8 @@ from duplex.speech.asr import Transcript, Word
 _log = logging.getLogger(__name__)
 
 WORDS_FILE = "output.json"
+#: The file-name prefix of a v1.5 sample's clean run.
+CLEAN_PREFIX = "clean_"
 #: In an export folder: which of our items each numbered sample folder holds, per task.
 MAP_FILE = "fdb_map.json"
 _map_lock = threading.Lock()
@@ -110,32 +117,53 @@ def read_words(path: Path) -> tuple[Transcript, tuple[Stamp, ...]]:
 
 
 def load_fdb_sample(
-    folder: Path, task: Task, context: Any = None
+    folder: Path, task: Task, context: Any = None, prefix: str = ""
 ) -> tuple[Recording, Annotations, tuple[Transcript, tuple[Stamp, ...]] | None, dict[str, Any]]:
     """A sample folder as (recording on the output's timeline, annotations, the words of
-    ``output.json`` or None, notes)."""
+    ``output.json`` or None, notes); ``prefix`` ``clean_`` reads a v1.5 sample's clean run."""
     _, fmt = fdb_task(task.name)
-    model, rate = read_wav(folder / "output.wav")
+    output, words_file = folder / f"{prefix}output.wav", folder / f"{prefix}{WORDS_FILE}"
+    model, rate = read_wav(output)
     notes: dict[str, Any] = {}
-    short = wav_shortfall(folder / "output.wav")
+    short = wav_shortfall(output)
     if short:
         notes["output_truncated_bytes"] = short
         _log.warning(
             "%s: the file is %d bytes shorter than its header says: scored as far as it goes",
-            folder / "output.wav",
+            output,
             short,
         )
-    if (folder / "input.wav").exists():
-        user, _ = read_wav(folder / "input.wav", rate=rate)
+    if (folder / f"{prefix}input.wav").exists():
+        user, _ = read_wav(folder / f"{prefix}input.wav", rate=rate)
         notes["input_length_mismatch_s"] = round((user.size - model.size) / rate, 4)
         user = fit_length(user, model.size)
     else:
         user = np.zeros(model.size, np.float32)
         notes["input"] = "missing"
     annotations = fmt.read(folder, context)
-    words = read_words(folder / WORDS_FILE) if (folder / WORDS_FILE).exists() else None
+    if prefix and fmt.clean is not None:
+        annotations = fmt.clean(annotations)
+    words = read_words(words_file) if words_file.exists() else None
     recording = Recording(rate, user, model, annotations=annotations, source_folder=folder)
     return recording, annotations, words, notes
+
+
+def sample_runs(folder: Path, fmt: FdbFormat) -> list[tuple[str, str]]:
+    """``(item id, file prefix)`` of each run a sample folder holds: itself, and for a task
+    with v1.5 pairs its clean run when its output is there."""
+    runs = [(folder.name, "")]
+    if fmt.clean is not None and (folder / f"{CLEAN_PREFIX}output.wav").exists():
+        runs.append((folder.name + CLEAN_SUFFIX, CLEAN_PREFIX))
+    return runs
+
+
+def sample_of(fmt: FdbFormat, item_id: str) -> tuple[str, str]:
+    """``(sample id, file prefix)`` an item is written under: a v1.5 pair's two runs share
+    their sample (``ID.clean`` goes to ``ID``'s folder with the prefix ``clean_``)."""
+    if fmt.clean is None:
+        return item_id, ""
+    base, clean = pair_id(item_id)
+    return base, CLEAN_PREFIX if clean else ""
 
 
 def _natural_key(p: Path) -> tuple[Any, ...]:
@@ -182,15 +210,18 @@ def score_fdb_folder(
     context = fmt.context(root) if fmt.context is not None else None
     rows: list[ResultRow] = []
     for folder in folders:
-        try:
-            rows.append(_score_sample(folder, spec, context, vad, asr))
-        except DuplexError as exc:
-            rows.append(ResultRow.failure(folder.name, str(exc)))
+        for item_id, prefix in sample_runs(folder, fmt):
+            try:
+                rows.append(_score_sample(folder, spec, context, vad, asr, item_id, prefix))
+            except DuplexError as exc:
+                rows.append(ResultRow.failure(item_id, str(exc)))
     return FdbResults(rows, _summary(root, spec, rows, vad, asr, seed))
 
 
-def _score_sample(folder: Path, task: Task, context: Any, vad: str, asr: str) -> ResultRow:
-    recording, annotations, words, notes = load_fdb_sample(folder, task, context)
+def _score_sample(
+    folder: Path, task: Task, context: Any, vad: str, asr: str, item_id: str, prefix: str
+) -> ResultRow:
+    recording, annotations, words, notes = load_fdb_sample(folder, task, context, prefix)
     wanted = asr if words is None and task.needs_words else None
     analysis = analyze_output(recording, vad=vad, asr=wanted)
     if words is not None:
@@ -198,7 +229,7 @@ def _score_sample(folder: Path, task: Task, context: Any, vad: str, asr: str) ->
         analysis = replace(analysis, transcript=transcript, asr_backend=WORDS_FILE, stamps=stamps)
     notes["words_from"] = WORDS_FILE if words is not None else wanted
     return ResultRow(
-        item_id=folder.name,
+        item_id=item_id,
         status="ok",
         duration_s=round(recording.duration, 4),
         metrics=task.score(recording, annotations, analysis),
@@ -268,6 +299,32 @@ def export_sample_dir(root: Path, task: str, index: int, item_id: str) -> Path:
     return root / task / str(index)
 
 
+def sample_numbers(task: Task, item_ids: list[str]) -> dict[str, int]:
+    """Item id -> the number of the sample folder it is exported to (from 1, in suite order);
+    the two runs of a v1.5 pair share one."""
+    fmt = task.fdb
+    samples = [item_id if fmt is None else sample_of(fmt, item_id)[0] for item_id in item_ids]
+    numbers = {s: n for n, s in enumerate(dict.fromkeys(samples), start=1)}
+    return {item_id: numbers[s] for item_id, s in zip(item_ids, samples, strict=True)}
+
+
+def export_item(
+    root: Path,
+    task: Task,
+    number: int,
+    item_id: str,
+    recording: Recording,
+    annotations: Annotations,
+    transcript: Transcript,
+) -> Path:
+    """Write one session of a run into the export folder ``root`` (see
+    :func:`export_sample_dir`), under the names its run has in a v1.5 pair."""
+    _, fmt = fdb_task(task.name)
+    sample, prefix = sample_of(fmt, item_id)
+    dest = export_sample_dir(root, task.name, number, sample)
+    return export_fdb_session(dest, recording, annotations, task, transcript, prefix=prefix)
+
+
 def export_fdb_session(
     dest: Path,
     recording: Recording,
@@ -277,22 +334,26 @@ def export_fdb_session(
     *,
     vad: str = "silero",
     asr: str = "faster-whisper-tiny.en",
+    prefix: str = "",
 ) -> Path:
     """Write one session as a Full-Duplex-Bench sample folder ``dest`` and return it.
 
-    ``input.wav``/``output.wav`` at the session rate, 16-bit; the task's annotation file(s) in the
+    ``input.wav``/``output.wav`` at 16 kHz, 16-bit; the task's annotation file(s) in the
     anchor's format, written by the task's format; and ``output.json`` from the words the task
-    keeps of ``transcript`` (our ASR of the output when None).
+    keeps of ``transcript`` (our ASR of the output when None). ``prefix`` (``clean_``, from
+    :func:`sample_of`) names the files of a v1.5 pair's clean run.
     """
     _, fmt = fdb_task(task if isinstance(task, str) else task.name)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     # 16 kHz PCM: the rate the anchor's backchannel script assumes for every file (see fdbio).
-    fdbio.write_pcm16(dest / "input.wav", fdbio.pcm16(recording.user, recording.sample_rate))
-    fdbio.write_pcm16(dest / "output.wav", fdbio.pcm16(recording.model, recording.sample_rate))
+    rate = recording.sample_rate
+    fdbio.write_pcm16(dest / f"{prefix}input.wav", fdbio.pcm16(recording.user, rate))
+    fdbio.write_pcm16(dest / f"{prefix}output.wav", fdbio.pcm16(recording.model, rate))
     if transcript is None:
         transcript = analyze_output(recording, vad=vad, asr=asr).transcript
     words = list(fmt.write(dest, recording, annotations, transcript))
     chunks = [{"text": w.text, "timestamp": [fdbio.t(w.start), fdbio.t(w.end)]} for w in words]
-    fdbio.write_json(dest / WORDS_FILE, {"text": " ".join(w.text for w in words), "chunks": chunks})
+    doc = {"text": " ".join(w.text for w in words), "chunks": chunks}
+    fdbio.write_json(dest / f"{prefix}{WORDS_FILE}", doc)
     return dest

@@ -5,7 +5,8 @@ its ``input.wav`` (any rate, resampled to the session rate) is the user channel,
 FDB format reads its annotations (``pause.json``, ``turn_taking.json``, ``interrupt.json``, the
 task folder's ``icc_gt_distribution.json``). A v1.5 folder (``input.wav`` with the overlap,
 ``clean_input.wav`` without it, ``metadata.json``) gives two items, ``NAME`` and ``NAME.clean``:
-both inputs are run, as the anchor runs them.
+both inputs are run, as the anchor runs them (a task with v1.5 pairs, the overlap task, reads the
+second as the pair's clean run).
 
 The task is told by the annotation files unless given: the first task (in leaderboard order)
 whose annotation file the samples carry; a folder with only ``input.wav`` files and a ground
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from duplex.annotations import CLEAN_SUFFIX
 from duplex.audio import SESSION_RATE, read_wav
 from duplex.errors import ConfigError, ScenarioError
 from duplex.metrics.tasks import TASKS, Task, all_tasks
@@ -27,7 +29,6 @@ from duplex.scenarios.base import ScenarioItem
 PREFIX = "fdb:"
 #: The v1.5 layout's second input: the same turn without the overlap.
 CLEAN_INPUT = "clean_input.wav"
-CLEAN_SUFFIX = ".clean"
 
 
 def is_fdb_scenario(name: str) -> bool:
@@ -38,11 +39,13 @@ def detect_task(root: Path) -> Task:
     """The task whose FDB files the folder's samples carry (see the module doc)."""
     tasks = sorted((t for t in all_tasks() if t.fdb is not None), key=lambda t: (t.rank, t.name))
     samples = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    for task in tasks:
-        assert task.fdb is not None
-        names = (task.fdb.annotation_file, *task.fdb.also_marked_by)
-        if any((s / n).exists() for s in samples for n in names):
-            return task
+    # A task's own annotation file wins over files that only also mark another task's samples
+    # (v1.5's metadata.json is the overlap task's, and also read by user_interruption).
+    for marks in (lambda f: (f.annotation_file,), lambda f: f.also_marked_by):
+        for task in tasks:
+            assert task.fdb is not None
+            if any((s / n).exists() for s in samples for n in marks(task.fdb)):
+                return task
     for task in tasks:
         if task.fdb is not None and task.fdb.context is not None and task.fdb.context(root):
             return task
@@ -89,6 +92,8 @@ class FdbSuite:
         folder, wav = self._folders[item_id]
         audio, _ = read_wav(folder / wav, rate=SESSION_RATE)
         annotations = self.format.read(folder, self.context)
+        if wav == CLEAN_INPUT and self.format.clean is not None:
+            annotations = self.format.clean(annotations)
         return ScenarioItem(
             suite=self.name,
             suite_version=self.version,

@@ -40,7 +40,7 @@ from duplex.report.svg import (
     timeline_from_session,
     timeline_svg,
 )
-from duplex.report.table import suite_columns
+from duplex.report.table import pooled, suite_columns
 from duplex.writing import write_text
 
 ENVELOPE_BINS = 480
@@ -126,9 +126,13 @@ def _board(
     runs: Sequence[RunData], ctx: _Ctx, columns: Sequence[Column], labels: dict[Path, str]
 ) -> str:
     """One row per label, a cell per column: mean, 95% interval and n; best per column bold."""
-    rows: dict[str, dict[str, RunData]] = {}
+    rows: dict[str, dict[str, list[RunData]]] = {}
     for r in runs:
-        rows.setdefault(labels[r.folder], {})[r.task] = r
+        rows.setdefault(labels[r.folder], {}).setdefault(r.task, []).append(r)
+
+    def cell(tasks: dict[str, list[RunData]], task: str, key: str) -> dict[str, Any] | None:
+        return pooled([r.summary.get("metrics", {}).get(key) or {} for r in tasks.get(task, [])])
+
     dirs = _task_directions(runs)
     any_step = any(r.folder in ctx.steps for r in runs)
     head = ["<th>model</th>"] + (["<th>step</th>"] if any_step else [])
@@ -136,11 +140,9 @@ def _board(
     for j, (task, key, _h) in enumerate(columns):
         d = dirs.get(task, {}).get(key)
         means = [
-            m
+            v
             for row in rows.values()
-            if task in row
-            if (m := number(row[task].summary.get("metrics", {}).get(key, {}).get("mean")))
-            is not None
+            if (v := number((cell(row, task, key) or {}).get("mean"))) is not None
         ]
         if d and len(means) > 1:
             best[j] = min(means) if d == "lower" else max(means)
@@ -154,11 +156,12 @@ def _board(
         cells = [f'<th class="model">{escape(label)}</th>']
         if any_step:
             step = next(
-                (ctx.steps[r.folder] for r in tasks.values() if r.folder in ctx.steps), None
+                (ctx.steps[r.folder] for rs in tasks.values() for r in rs if r.folder in ctx.steps),
+                None,
             )
             cells.append(f"<td>{'' if step is None else step}</td>")
         for j, (task, key, _h) in enumerate(columns):
-            m = tasks[task].summary.get("metrics", {}).get(key) if task in tasks else None
+            m = cell(tasks, task, key)
             if not m or m.get("mean") is None:
                 cells.append('<td class="na">-</td>')
                 continue

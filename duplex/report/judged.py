@@ -1,13 +1,17 @@
-"""``duplex-bench judge RUN``: judge the responses of a user_interruption run folder and add the
-judge's figures to its summary (see :mod:`duplex.judges.interruption` for what is judged)."""
+"""``duplex-bench judge RUN``: judge a run folder and add the judge's figures to its summary.
+
+Which judging a run gets is its task's (:data:`RUN_JUDGES`): a user_interruption run's responses
+are rated (:mod:`duplex.judges.interruption`), an overlap run's pairs are labelled
+(:mod:`duplex.report.overlap_pairs`). ``run`` calls the same after its items.
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from duplex.errors import ConfigError
 from duplex.judges import load_judge
@@ -22,6 +26,7 @@ from duplex.judges.interruption import (
     aggregate,
     judge_rows,
 )
+from duplex.registry import Registry
 from duplex.report.documents import FORMAT, to_json, upgrade_summary
 from duplex.report.store import RunStore
 from duplex.writing import append_line
@@ -98,3 +103,46 @@ def format_judged(summary: dict[str, Any]) -> str:
     )
     lines += [f"  missing {m['item_id']}: {m['reason']}" for m in judge.get("missing", [])]
     return "\n".join(lines)
+
+
+class RunJudge(NamedTuple):
+    """How a task's run folders are judged: ``judge(folder, spec, concurrency)`` returns the
+    updated summary, ``format`` says it in a few lines. ``spec`` None (``--judge none``): only
+    what needs no judge, when ``always`` (an overlap run's prosody shifts); else nothing."""
+
+    judge: Callable[[Path, str | None, int | None], dict[str, Any]]
+    format: Callable[[dict[str, Any]], str]
+    always: bool = False
+
+
+def _judge_interruptions(folder: Path, spec: str | None, concurrency: int | None) -> dict[str, Any]:
+    if spec is None:
+        raise ConfigError("user_interruption runs need a judge spec")
+    return judge_run(folder, spec, concurrency=concurrency)
+
+
+INTERRUPTION = RunJudge(_judge_interruptions, format_judged)
+
+#: Task name -> its run-folder judging.
+RUN_JUDGES: Registry[RunJudge] = Registry("run judge")
+RUN_JUDGES.add(
+    "user_interruption", "duplex.report.judged:INTERRUPTION", "rates responses to interruptions"
+)
+RUN_JUDGES.add(
+    "overlap",
+    "duplex.report.overlap_pairs:PAIRS",
+    "labels each clean/overlapped pair (respond, resume, uncertain, unknown); prosody shifts",
+)
+
+
+def judge_any_run(folder: Path | str, spec: str | None, concurrency: int | None = None) -> str:
+    """Judge a run folder with its task's judging; the lines to print."""
+    folder = Path(folder)
+    store = RunStore(folder)
+    task = store.read_json(store.summary_path).get("task")
+    if task not in RUN_JUDGES:
+        raise ConfigError(
+            f"{folder}: task is {task!r}; judges read runs of {', '.join(RUN_JUDGES.names())}"
+        )
+    judging = RUN_JUDGES.get(str(task))
+    return judging.format(judging.judge(folder, spec, concurrency))

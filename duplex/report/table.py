@@ -18,6 +18,18 @@ def suite_columns() -> list[tuple[str, str, str]]:
     return [(task, m.key, str(m.column)) for task, m in leaderboard_columns(all_tasks())]
 
 
+def pooled(figures: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """One leaderboard cell from a task's figure in several suites (the overlap task has four):
+    the item-weighted mean over the suites that have it, without an interval (the items are not
+    at hand to resample); a single suite's figure as it is."""
+    have = [m for m in figures if m and m.get("mean") is not None and m.get("n")]
+    if len(have) <= 1:
+        return have[0] if have else None
+    n = sum(int(m["n"]) for m in have)
+    mean = sum(float(m["mean"]) * int(m["n"]) for m in have) / n
+    return {"mean": mean, "ci_low": None, "ci_high": None, "n": n, "suites": len(have)}
+
+
 def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
 
@@ -64,10 +76,12 @@ def format_summary(summary: Any) -> str:
 
 def format_leaderboard(summaries: list[Any]) -> str:
     """One row per model, the anchor's columns then ours (as the tasks declare them), from
-    per-suite summaries."""
-    by_model: dict[str, dict[str, dict[str, Any]]] = {}
+    per-suite summaries; a task scored on several suites is pooled (:func:`pooled`)."""
+    by_model: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for s in map(_doc, summaries):
-        by_model.setdefault(s["model"], {})[s.get("task", s["suite"])] = s["metrics"]
+        by_model.setdefault(s["model"], {}).setdefault(s.get("task", s["suite"]), []).append(
+            s["metrics"]
+        )
     columns = suite_columns()
     headers = [h for _, _, h in columns]
     width = max(len(h) for h in headers)
@@ -75,7 +89,7 @@ def format_leaderboard(summaries: list[Any]) -> str:
     for model, tasks in by_model.items():
         cells = []
         for task, key, _ in columns:
-            m = tasks.get(task, {}).get(key)
+            m = pooled([metrics.get(key) or {} for metrics in tasks.get(task, [])])
             cells.append(f"{_fmt(None if m is None else m['mean']):>{width}}")
         lines.append(f"{model[:28]:<28} " + " ".join(cells))
     return "\n".join(lines)

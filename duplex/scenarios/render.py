@@ -18,9 +18,18 @@ speaking just before the fallback), so the item audio runs to
 ``fallback_at + after_model_onset + cue duration + tail``: whatever the model does, at least
 ``tail`` seconds of silence follow the interruption.
 
-The annotations carry what the script planned (an :class:`~duplex.annotations.Interrupt`); what a
-task derives from them (the backchannel task's reference points) is the task's business, done
-when the item is prepared for it (:meth:`duplex.metrics.tasks.Task.prepare`).
+Items with an ``overlap`` (task ``overlap``) get one reactive cue named ``"overlap"`` placed by
+the same rule and bounds. Its audio is the overlapping utterance in its talker's voice through
+its room effect (:mod:`duplex.scenarios.effects`), so it can be longer than the speech by the
+effect's echo tail; the speech itself lasts ``speech_duration`` s from the cue start. In the clean
+variant (``overlap.clean``) the cue audio is digital silence of the same length: the session
+resolves the same reactive start, so the clean run records where the overlap *would* have
+started, and the two runs of a pair are compared from the same point.
+The annotations carry what the script planned (an :class:`~duplex.annotations.Interrupt`, an
+:class:`~duplex.annotations.Overlap`: text, context, talker, voice, effect, level, expected
+behaviour, variant and the cue's arming and fallback times); what a task derives from them (the
+backchannel task's reference points) is the task's business, done when the item is prepared for
+it (:meth:`duplex.metrics.tasks.Task.prepare`).
 """
 
 from __future__ import annotations
@@ -30,13 +39,15 @@ import json
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
 from duplex import audio
-from duplex.annotations import Annotations, Interrupt
+from duplex.annotations import Annotations, Interrupt, Overlap
 from duplex.audio import SESSION_RATE, Placed, Samples
 from duplex.errors import ScenarioError
 from duplex.scenarios import cache
 from duplex.scenarios.base import ReactiveCue, ScenarioItem
-from duplex.scenarios.spec import Defaults, ItemSpec, Pause, SuiteSpec
+from duplex.scenarios.spec import Defaults, ItemSpec, OverlapSpec, Pause, SuiteSpec
 from duplex.speech import tts
 from duplex.timeline import Span, SpeechSpan
 
@@ -55,6 +66,11 @@ def spec_hash(item: ItemSpec, defaults: Defaults, tts_provenance: dict[str, Any]
         "session_rate": SESSION_RATE,
         "tts": tts_provenance,
     }
+    if item.overlap is not None:  # absent key: other items keep their hash
+        from duplex.scenarios.effects import EFFECTS_VERSION
+        from duplex.speech.voices import voices_provenance
+
+        canonical["overlap_render"] = {"effects": EFFECTS_VERSION, "voices": voices_provenance()}
     # Voice, rate, seed and interrupt timing are resolved into the item already; the other
     # defaults only matter through lead_in and tail, so changing an unused default does not
     # invalidate the cache.
@@ -96,6 +112,63 @@ def _place_script(
     return placed, Annotations(speech=tuple(speech), pauses=tuple(pauses)), cursor
 
 
+def _overlap_speech(item: ItemSpec, spec: OverlapSpec, where: str) -> tuple[Samples, int]:
+    """The overlap as the microphone hears it, and the sample count of its dry speech."""
+    from duplex.scenarios import effects
+
+    if spec.talker == "user":
+        x, rate = tts.synthesize(
+            spec.text, voice=spec.voice, length_scale=item.rate, seed=item.seed
+        )
+    else:
+        from duplex.speech import voices
+
+        x, rate = voices.synthesize(spec.text, spec.voice, length_scale=item.rate)
+    voiced = audio.trim_silence(x, rate)
+    if voiced.size == 0:
+        raise ScenarioError(f"{where}: overlap.say: the TTS produced no audible speech")
+    dry = audio.resample(voiced, rate, SESSION_RATE)
+    wet = effects.apply(dry, SESSION_RATE, spec.effect, spec.level_db)
+    if spec.clean:
+        wet = np.zeros_like(wet)
+    return wet, dry.size
+
+
+def _overlap_cue(
+    item: ItemSpec, spec: OverlapSpec, annotations: Annotations, end: int, where: str
+) -> tuple[ReactiveCue, Overlap, int]:
+    """The overlap cue, what the item plans, and the sample where its latest start ends."""
+    cue_audio, speech = _overlap_speech(item, spec, where)
+    fallback = end + audio.seconds_to_samples(spec.fallback_after, SESSION_RATE)
+    latest_end = (
+        fallback + audio.seconds_to_samples(spec.after_model_onset, SESSION_RATE) + cue_audio.size
+    )
+    cue = ReactiveCue(
+        name="overlap",
+        text=spec.text,
+        audio=cue_audio,
+        after_model_onset=spec.after_model_onset,
+        armed_at=end / SESSION_RATE,
+        fallback_at=fallback / SESSION_RATE,
+    )
+    planned = Overlap(
+        text=spec.text,
+        context=annotations.text,
+        talker=spec.talker,
+        voice=spec.voice,
+        effect=spec.effect,
+        level_db=spec.level_db,
+        expect=spec.expect,
+        variant="clean" if spec.clean else "overlapped",
+        after_model_onset=cue.after_model_onset,
+        armed_at=cue.armed_at,
+        fallback_at=cue.fallback_at,
+        speech_duration=speech / SESSION_RATE,
+        duration=cue.duration,
+    )
+    return cue, planned, latest_end
+
+
 def layout(
     item: ItemSpec, defaults: Defaults, where: str
 ) -> tuple[Samples, Annotations, tuple[ReactiveCue, ...]]:
@@ -130,6 +203,11 @@ def layout(
                 duration=cue.duration,
             ),
         )
+    if item.overlap is not None:
+        overlap_cue, planned, latest_end = _overlap_cue(item, item.overlap, annotations, end, where)
+        cues = (overlap_cue,)
+        total = latest_end + tail
+        annotations = replace(annotations, overlap=planned)
     return audio.mix(placed, length=total), annotations, cues
 
 

@@ -46,18 +46,43 @@ The ``script`` is the context turn. The interrupting utterance starts ``after_mo
 the model is first heard speaking once the context turn has ended, or ``fallback_after`` s after
 that turn end if the model has not spoken by then; ``tail`` is the silence after the latest
 possible end of the interruption (see :mod:`duplex.scenarios.render`).
+
+Overlaps (task ``overlap``, Full-Duplex-Bench v1.5; every item must have one): speech that
+overlaps the model's answer - a user backchannel, the user talking to someone else, background
+speech, or a real interruption - placed reactively like an interruption::
+
+    defaults:
+      overlap: {talker: user, effect: none, expect: resume, after_model_onset: 2.0}
+    items:
+      - id: ub-001
+        script:
+          - say: "How do I get started with growing tomatoes?"
+        overlap:
+          say: "Mm-hmm."
+          after_model_onset: 2.5   # any field but say may also come from defaults.overlap
+
+Fields: ``talker`` (``user``: the user's voice, by default the item's; ``other``: another person
+in the room; ``background``: a TV, radio or a conversation elsewhere - both with ``voice`` from
+:data:`duplex.speech.voices.TALKERS`), ``effect`` (a room effect of
+:data:`duplex.scenarios.effects.EFFECTS`; default ``none`` for the user, ``other_room`` for
+``other``, ``background`` for ``background``), ``level_db`` (default: the effect's level),
+``expect`` (``resume``: keep the floor; ``respond``: stop and answer), and the timing fields of
+``interrupt``. Every overlap item expands into two items run one after the other: ``<id>.clean``
+(the same timing, the overlap silent: the reference run) and ``<id>`` (with the overlap); ids
+ending in ``.clean`` are reserved for that.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from duplex.annotations import CLEAN_SUFFIX
 from duplex.errors import ScenarioError
 
 #: Accepted ranges (seconds, or TTS length_scale for rate). Wide on purpose: suites set tighter
@@ -69,16 +94,23 @@ TAIL_RANGE = (0.0, 60.0)
 AFTER_MODEL_ONSET_RANGE = (0.0, 10.0)
 FALLBACK_AFTER_RANGE = (0.0, 30.0)
 
+LEVEL_DB_RANGE = (-40.0, 6.0)
+TALKER_ROLES = ("user", "other", "background")
+EXPECTED = ("resume", "respond")
+
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # ids end up in file names
 _VERSION_PATTERN = re.compile(r"^\d+(\.\d+)*$")
 _TOP_KEYS = {"suite", "version", "task", "description", "defaults", "items"}
-_DEFAULT_KEYS = {"voice", "rate", "lead_in", "tail", "seed", "interrupt"}
-_ITEM_KEYS = {"id", "voice", "rate", "seed", "note", "script", "interrupt", "rubric"}
+_DEFAULT_KEYS = {"voice", "rate", "lead_in", "tail", "seed", "interrupt", "overlap"}
+_ITEM_KEYS = {"id", "voice", "rate", "seed", "note", "script", "interrupt", "overlap", "rubric"}
 #: Rubric dimensions (MTalk-Bench's semantic / paralinguistic / ambient).
 RUBRIC_DIMENSIONS = ("semantic", "paralinguistic", "ambient")
 _RUBRIC_KEYS = {*RUBRIC_DIMENSIONS, "keywords"}
 _INTERRUPT_TIMING_KEYS = {"after_model_onset", "fallback_after"}
 _INTERRUPT_KEYS = {"say"} | _INTERRUPT_TIMING_KEYS
+_OVERLAP_DEFAULT_KEYS = {"talker", "voice", "effect", "level_db", "expect"} | _INTERRUPT_TIMING_KEYS
+_OVERLAP_KEYS = {"say"} | _OVERLAP_DEFAULT_KEYS
+_DEFAULT_EFFECT = {"user": "none", "other": "other_room", "background": "background"}
 
 
 @dataclass(frozen=True)
@@ -134,6 +166,49 @@ class Rubric:
 
 
 @dataclass(frozen=True)
+class OverlapDefaults:
+    """``defaults.overlap``: fields an item's ``overlap`` may leave out (None: not set)."""
+
+    talker: str = "user"
+    voice: str | None = None
+    effect: str | None = None
+    level_db: float | None = None
+    expect: str | None = None
+    timing: InterruptTiming = InterruptTiming()
+
+
+@dataclass(frozen=True)
+class OverlapSpec:
+    """Speech overlapping the model's answer, resolved: who says it, how it sounds, when.
+
+    ``clean`` marks the reference variant: the same cue and timing with the overlap silent.
+    """
+
+    text: str
+    talker: str  # user | other | background
+    voice: str  # a user voice (tts.VOICES) for talker user, else a talker (voices.TALKERS)
+    effect: str
+    level_db: float
+    expect: str  # resume | respond
+    after_model_onset: float
+    fallback_after: float
+    clean: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "say": self.text,
+            "talker": self.talker,
+            "voice": self.voice,
+            "effect": self.effect,
+            "level_db": self.level_db,
+            "expect": self.expect,
+            "after_model_onset": self.after_model_onset,
+            "fallback_after": self.fallback_after,
+            "variant": "clean" if self.clean else "overlapped",
+        }
+
+
+@dataclass(frozen=True)
 class Defaults:
     voice: str = "joe"
     rate: float = 1.0
@@ -141,6 +216,7 @@ class Defaults:
     tail: float = 4.0
     seed: int = 0
     interrupt: InterruptTiming = InterruptTiming()
+    overlap: OverlapDefaults = OverlapDefaults()
 
 
 @dataclass(frozen=True)
@@ -154,6 +230,7 @@ class ItemSpec:
     script: tuple[Step, ...]
     note: str = ""
     interrupt: InterruptSpec | None = None
+    overlap: OverlapSpec | None = None
     #: not part of :meth:`to_json`: a rubric does not change what is rendered or recorded
     rubric: Rubric = Rubric()
 
@@ -178,6 +255,8 @@ class ItemSpec:
         }
         if self.interrupt is not None:  # absent key: items without one keep their old form
             d["interrupt"] = self.interrupt.to_json()
+        if self.overlap is not None:
+            d["overlap"] = self.overlap.to_json()
         return d
 
 
@@ -285,6 +364,104 @@ def _timing(
     )
 
 
+def _choice(value: object, where: _Where, field: str, choices: tuple[str, ...]) -> str:
+    name = _string(value, where, field)
+    if name not in choices:
+        raise where.error(field, f"{name!r} is not one of {', '.join(choices)}")
+    return name
+
+
+def _talker_voice(value: object, where: _Where, field: str) -> str:
+    from duplex.speech.voices import TALKERS  # light import: the registry, not praat
+
+    name = _string(value, where, field)
+    if name not in TALKERS:
+        raise where.error(field, TALKERS.miss_message(name))
+    return name
+
+
+def _effect(value: object, where: _Where, field: str) -> str:
+    from duplex.scenarios.effects import EFFECTS
+
+    name = _string(value, where, field)
+    if name not in EFFECTS:
+        raise where.error(field, EFFECTS.miss_message(name))
+    return name
+
+
+def _overlap_defaults(raw: object, where: _Where) -> OverlapDefaults:
+    d = _mapping(raw, where, "defaults.overlap")
+    _check_keys(d, _OVERLAP_DEFAULT_KEYS, where, "defaults.overlap")
+    f = "defaults.overlap"
+    talker = _choice(d.get("talker", "user"), where, f"{f}.talker", TALKER_ROLES)
+    voice = None
+    if "voice" in d:
+        check = _voice if talker == "user" else _talker_voice
+        voice = check(d["voice"], where, f"{f}.voice")
+    return OverlapDefaults(
+        talker=talker,
+        voice=voice,
+        effect=_effect(d["effect"], where, f"{f}.effect") if "effect" in d else None,
+        level_db=_number(d["level_db"], where, f"{f}.level_db", LEVEL_DB_RANGE)
+        if "level_db" in d
+        else None,
+        expect=_choice(d["expect"], where, f"{f}.expect", EXPECTED) if "expect" in d else None,
+        timing=_timing(d, InterruptTiming(), where, f),
+    )
+
+
+def _overlap(raw: object, base: OverlapDefaults, item_voice: str, where: _Where) -> OverlapSpec:
+    from duplex.scenarios.effects import EFFECTS
+
+    d = _mapping(raw, where, "overlap")
+    _check_keys(d, _OVERLAP_KEYS, where, "overlap")
+    if "say" not in d:
+        raise where.error("overlap.say", "missing")
+    talker = _choice(d.get("talker", base.talker), where, "overlap.talker", TALKER_ROLES)
+    # Default voice, effect and level apply only to the talker role they were written for.
+    same = talker == base.talker
+    raw_voice = d.get("voice", base.voice if same else None)
+    if talker == "user":
+        voice = item_voice if raw_voice is None else _voice(raw_voice, where, "overlap.voice")
+    elif raw_voice is None:
+        raise where.error("overlap.voice", f"missing (talker {talker!r} needs a talker voice)")
+    else:
+        voice = _talker_voice(raw_voice, where, "overlap.voice")
+    effect = (
+        _effect(d["effect"], where, "overlap.effect")
+        if "effect" in d
+        else (base.effect if same else None) or _DEFAULT_EFFECT[talker]
+    )
+    level = d.get("level_db", base.level_db if same else None)
+    if "expect" not in d and base.expect is None:
+        raise where.error("overlap.expect", f"missing (one of {', '.join(EXPECTED)})")
+    timing = _timing(d, base.timing, where, "overlap")
+    return OverlapSpec(
+        text=_string(d["say"], where, "overlap.say"),
+        talker=talker,
+        voice=voice,
+        effect=effect,
+        level_db=EFFECTS.get(effect).level_db
+        if level is None
+        else _number(level, where, "overlap.level_db", LEVEL_DB_RANGE),
+        expect=_choice(d.get("expect", base.expect), where, "overlap.expect", EXPECTED),
+        after_model_onset=timing.after_model_onset,
+        fallback_after=timing.fallback_after,
+    )
+
+
+def variants(item: ItemSpec) -> tuple[ItemSpec, ...]:
+    """The items an item runs as: itself, or for an overlap item its clean variant then itself.
+
+    The clean variant (id ``<id>.clean``) has the same context, cue and timing with the overlap
+    silent, so the pair differs in the overlap alone.
+    """
+    if item.overlap is None:
+        return (item,)
+    clean = replace(item, id=item.id + CLEAN_SUFFIX, overlap=replace(item.overlap, clean=True))
+    return (clean, item)
+
+
 def _defaults(raw: object, where: _Where) -> Defaults:
     if raw is None:
         return Defaults()
@@ -296,6 +473,7 @@ def _defaults(raw: object, where: _Where) -> Defaults:
         raw_timing = _mapping(d["interrupt"], where, "defaults.interrupt")
         _check_keys(raw_timing, _INTERRUPT_TIMING_KEYS, where, "defaults.interrupt")
         timing = _timing(raw_timing, timing, where, "defaults.interrupt")
+    overlap = _overlap_defaults(d["overlap"], where) if "overlap" in d else base.overlap
     return Defaults(
         voice=_voice(d["voice"], where, "defaults.voice") if "voice" in d else base.voice,
         rate=_number(d.get("rate", base.rate), where, "defaults.rate", RATE_RANGE),
@@ -303,6 +481,7 @@ def _defaults(raw: object, where: _Where) -> Defaults:
         tail=_number(d.get("tail", base.tail), where, "defaults.tail", TAIL_RANGE),
         seed=_integer(d.get("seed", base.seed), where, "defaults.seed"),
         interrupt=timing,
+        overlap=overlap,
     )
 
 
@@ -375,9 +554,12 @@ def _item(raw: object, index: int, defaults: Defaults, path: Path) -> ItemSpec:
     _check_keys(d, _ITEM_KEYS, where, "")
     if "script" not in d:
         raise where.error("script", "missing")
+    if "interrupt" in d and "overlap" in d:
+        raise where.error("overlap", "an item has an interrupt or an overlap, not both")
+    voice = _voice(d["voice"], where, "voice") if "voice" in d else defaults.voice
     return ItemSpec(
         id=item_id,
-        voice=_voice(d["voice"], where, "voice") if "voice" in d else defaults.voice,
+        voice=voice,
         rate=_number(d.get("rate", defaults.rate), where, "rate", RATE_RANGE),
         seed=_integer(d.get("seed", defaults.seed), where, "seed"),
         script=_script(d["script"], where),
@@ -386,6 +568,7 @@ def _item(raw: object, index: int, defaults: Defaults, path: Path) -> ItemSpec:
         if "interrupt" in d
         else None,
         rubric=_rubric(d["rubric"], where) if "rubric" in d else Rubric(),
+        overlap=_overlap(d["overlap"], defaults.overlap, voice, where) if "overlap" in d else None,
     )
 
 
@@ -416,6 +599,13 @@ def parse_suite(raw: object, path: Path) -> SuiteSpec:
                 "id", f"duplicate (items[{seen[item.id]}] and items[{i}])"
             )
         seen[item.id] = i
+    if any(item.overlap is not None for item in items):
+        for item in items:
+            if item.id.endswith(CLEAN_SUFFIX):
+                raise _Where(path, f"item {item.id!r}").error(
+                    "id", f"ids ending in {CLEAN_SUFFIX!r} name the clean variants of overlap items"
+                )
+        items = tuple(v for item in items for v in variants(item))
     return SuiteSpec(
         path=path,
         suite=suite,

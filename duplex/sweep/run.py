@@ -48,7 +48,7 @@ class SweepConfig:
     clock: str = "auto"
     batch: int = 1
     retries: int = 0
-    #: the judge of user_interruption runs (as ``run --judge``); None: no judge
+    #: the judge of the runs that have one (as ``run --judge``); None: only what needs no judge
     judge: str | None = None
     #: probes per checkpoint: the probe run's settings (its model is ``probe_model``'s)
     probe: ProbeConfig | None = None

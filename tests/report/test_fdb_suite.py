@@ -54,7 +54,7 @@ def test_the_task_is_told_by_the_files(tmp_path: Path) -> None:
     _wav(v15 / "clean_input.wav", np.zeros(RATE, np.float32))
     meta = {"timestamps": [0.2, 0.6], "context_text": "a", "current_turn_text": "b"}
     (v15 / "metadata.json").write_text(json.dumps(meta))
-    assert detect_task(v15.parent).name == "user_interruption"
+    assert detect_task(v15.parent).name == "overlap"  # metadata.json is the overlap task's
     suite = FdbSuite(v15.parent)
     assert suite.item_ids() == ["1", "1.clean"]  # both inputs are run
     assert suite.render("1.clean").provenance["input"] == "clean_input.wav"

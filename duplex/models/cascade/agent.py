@@ -14,8 +14,15 @@ States (``self.state``):
              was a pause: the reply is dropped and the turn goes on.
 ``speak``    playout, one frame per step, with the remaining units of work interleaved.
              Overlapping user speech of ``barge_pause`` pauses playout; ``barge_confirm`` of it
-             (or a short overlap whose transcript is not a backchannel) ends the reply and starts
-             a new user turn from the overlap's first voiced sample; a "yeah" or a cough resumes.
+             whose transcript so far is not only backchannel words, ``barge_max`` of it in any
+             case, or a short overlap whose transcript is not a backchannel, ends the reply and
+             starts a new user turn from the overlap's first voiced sample; a "yeah", an "okay,
+             got it" or a cough resumes.
+
+Speech ``far_db`` or more below the level of the turns the agent answered is not addressed to it
+(:mod:`.levels`: the user turned to someone else, a TV in the room): it does not pause a reply,
+drop one being prepared, or make a turn. The level is decided again at every step of an overlap,
+so speech that starts loud and goes on quietly resumes the reply, and the reverse pauses it.
 
 All work happens synchronously inside ``step``: no threads, so lock-step and real time see the same
 sequence of work, and the simulator puts its cost on the timeline.
@@ -30,6 +37,7 @@ import numpy as np
 from duplex.audio import Samples
 from duplex.models.base import LockstepSession, SessionInfo, StepOutput
 from duplex.models.cascade import listen, speech_out, turn
+from duplex.models.cascade.levels import VoiceLevels, power
 from duplex.models.cascade.llm import Conversation, Llm, Reply
 from duplex.models.cascade.params import CascadeParams
 from duplex.speech.vad import StreamingVad
@@ -89,6 +97,9 @@ class CascadeSession(LockstepSession):
         self.sentences = 0
         self.words_queued = 0  # words of the reply handed to TTS (max_words)
         self.paused_at: int | None = None  # overlap start while playout is paused
+        self.ignored_from: int | None = None  # overlap start while it is too quiet to be for us
+        self.levels = VoiceLevels()
+        self.confirm_checked = -1  # last_voiced at the last transcript check of a long overlap
         self._clear = False  # cut queued playout with the next output frame
         self._voice_on = False  # the previous output frame was reply speech
 
@@ -164,6 +175,7 @@ class CascadeSession(LockstepSession):
             self.in_speech = True
             self.voiced_run += chunk
             self.last_voiced = end
+            self.levels.add(end, power(self.audio[max(0, end - chunk) : end]))
             if self.state == "listen" and self.turn_start is None:
                 self.turn_start = max(0, end - chunk - self.sec(TURN_PAD_S))
                 self.turn_voiced = 0
@@ -179,6 +191,9 @@ class CascadeSession(LockstepSession):
             return
         silence = self.now - self.last_voiced
         if silence < self.sec(self.p.check_silence):
+            return
+        if self.checked_at != self.last_voiced and self._not_for_us(self.turn_start, "turn"):
+            self._drop_turn()
             return
         if self.p.eot == "silence":
             if silence >= self.sec(self.p.max_silence):
@@ -237,8 +252,20 @@ class CascadeSession(LockstepSession):
         texts.append(text)
         self.note(f"backchannel {text!r}")
 
+    def _not_for_us(self, start: int, what: str) -> bool:
+        """Whether the speech from ``start`` to now is ``far_db`` below the user's level."""
+        if self.p.far_db <= 0:
+            return False
+        below = self.levels.below_user_db(start, self.last_voiced)
+        if below is None or below < self.p.far_db:
+            return False
+        self.note(f"{what} {below:.1f} dB below the user: not addressed to me")
+        return True
+
     def _take_turn(self, texts: list[str], why: str, reply: Reply | None = None) -> None:
         self.note(f"take turn ({why}): {self.partial!r}")
+        if self.turn_start is not None:
+            self.levels.addressed(self.turn_start, self.last_voiced)
         self.reply = reply or self.conv.start_reply(self.partial, self.p.max_tokens)
         self.segmenter = speech_out.Segmenter()
         self.pieces = []
@@ -257,9 +284,10 @@ class CascadeSession(LockstepSession):
         reply = self.reply
         if reply is None:
             return
-        if self.in_speech or self.paused_at is not None:
+        if (self.in_speech and self.ignored_from is None) or self.paused_at is not None:
             # The user may be taking the floor: a unit of work now would delay the step that
             # stops the voice by its whole cost (a Piper call is up to a few tenths of a second).
+            # Speech judged not addressed to us does not hold the reply up.
             return
         t0 = self.clock()
         if self.pieces:
@@ -313,8 +341,9 @@ class CascadeSession(LockstepSession):
     def _overlap(self, texts: list[str]) -> bool:
         """Handle user speech during the reply; True if the reply was abandoned."""
         p = self.p
+        run_start = max(0, self.last_voiced - self.voiced_run)
         if self.state == "think":
-            if self.voiced_run >= self.sec(p.barge_pause):
+            if self.voiced_run >= self.sec(p.barge_pause) and not self._quiet(run_start):
                 self.note("user went on: it was a pause")
                 self.conv.cancel_reply()
                 self.reply = None
@@ -323,28 +352,82 @@ class CascadeSession(LockstepSession):
             return False
         if not p.barge_in:
             return False
-        if self.paused_at is None:
+        episode = self.paused_at if self.paused_at is not None else self.ignored_from
+        if episode is None:
             if self.voiced_run >= self.sec(p.barge_pause):
-                self.paused_at = max(0, self.last_voiced - self.voiced_run)
-                self._clear = True
-                self.note("paused for overlapping speech")
+                self._start_overlap(run_start)
             return False
-        overlap_voiced = self.last_voiced - self.paused_at
-        if self.in_speech and overlap_voiced >= self.sec(p.barge_confirm):
+        if not self.in_speech and self.now - self.last_voiced >= self.sec(p.check_silence):
+            if self.ignored_from is not None:  # the quiet speech is over
+                self.ignored_from = None
+                return False
+            return self._overlap_ended()
+        if not self.in_speech:
+            return False
+        quiet = self._quiet(episode)
+        if self.ignored_from is not None:
+            if not quiet:  # it grew as loud as the user: pause after all
+                self.ignored_from = None
+                self._pause(episode)
+            return False
+        if quiet:
+            self.note("overlap is quieter than the user: talking on")
+            self.paused_at, self.ignored_from = None, episode
+            return False
+        return self._long_overlap(episode)
+
+    def _quiet(self, start: int) -> bool:
+        below = self.levels.below_user_db(start, self.last_voiced)
+        return self.p.far_db > 0 and below is not None and below >= self.p.far_db
+
+    def _start_overlap(self, start: int) -> None:
+        if self._not_for_us(start, "overlap"):
+            self.ignored_from = start
+        else:
+            self._pause(start)
+
+    def _pause(self, start: int) -> None:
+        self.paused_at = start
+        self._clear = True
+        self.note("paused for overlapping speech")
+
+    def _long_overlap(self, start: int) -> bool:
+        """Past ``barge_confirm`` of overlap: a barge-in unless all said so far is backchannel
+        words (checked once per new voiced chunk), and past ``barge_max`` in any case."""
+        p = self.p
+        voiced = self.last_voiced - start
+        if voiced < self.sec(p.barge_confirm):
+            return False
+        if voiced >= self.sec(p.barge_max):
             self._barge_in("sustained overlap")
             return True
-        if not self.in_speech and self.now - self.last_voiced >= self.sec(p.check_silence):
-            t0 = self.clock()
-            start = max(0, self.paused_at - self.sec(TURN_PAD_S))
-            heard = listen.transcribe(self.audio[start:], self.rate, self.p.asr_window)
-            self.timed("asr", t0, self.audio.size - start)
-            if turn.is_backchannel(heard):
-                self.note(f"resume after {heard!r}")
-                self.paused_at = None
-                return False
-            self._barge_in(f"overlap said {heard!r}")
-            return True
-        return False
+        if self.confirm_checked == self.last_voiced:
+            return False
+        self.confirm_checked = self.last_voiced
+        heard = self._hear(start)
+        if turn.is_backchannel(heard):
+            self.note(f"still a backchannel: {heard!r}")
+            return False
+        self._barge_in(f"sustained overlap: {heard!r}")
+        return True
+
+    def _overlap_ended(self) -> bool:
+        """A paused overlap fell silent: resume after a backchannel, else a barge-in."""
+        assert self.paused_at is not None
+        heard = self._hear(self.paused_at)
+        if turn.is_backchannel(heard):
+            self.note(f"resume after {heard!r}")
+            self.paused_at = None
+            return False
+        self._barge_in(f"overlap said {heard!r}")
+        return True
+
+    def _hear(self, start: int) -> str:
+        t0 = self.clock()
+        begin = max(0, start - self.sec(TURN_PAD_S))
+        heard = listen.transcribe(self.audio[begin:], self.rate, self.p.asr_window)
+        self.timed("asr", t0, self.audio.size - begin)
+        return heard
 
     def _barge_in(self, why: str) -> None:
         self.note(f"barge-in: {why}")
@@ -363,6 +446,7 @@ class CascadeSession(LockstepSession):
         self.reply = None
         self.pieces = []
         self.paused_at = None
+        self.ignored_from = None
         self.state = "listen"
         self.turn_start = None
         self.partial = ""

@@ -18,7 +18,11 @@ ARGS = {
     "bc_gap": "min s between backchannels",
     "barge_in": "0/1: stop talking when the user talks over it",
     "barge_pause": "s of overlapping speech that pauses the reply",
-    "barge_confirm": "s of overlapping speech that ends it without an ASR check",
+    "barge_confirm": "s of overlapping speech after which it ends, unless all of it is heard "
+    "as backchannel words",
+    "barge_max": "s of overlapping speech that ends it whatever the words",
+    "far_db": "dB below the user's answered turns at which speech is not addressed to it "
+    "(side talk, a TV); 0: off",
     "max_tokens": "token budget of a reply",
     "max_sentences": "sentences in a reply",
     "max_words": "words in a reply, the rest cut (0: no limit); a worse system of known order",
@@ -43,6 +47,8 @@ class CascadeParams:
     barge_in: bool = True
     barge_pause: float = 0.12
     barge_confirm: float = 0.64
+    barge_max: float = 1.6
+    far_db: float = 4.0
     max_tokens: int = 48
     max_sentences: int = 2
     max_words: int = 0
@@ -68,6 +74,8 @@ def parse(spec: ModelSpec) -> CascadeParams:
         barge_in=a.bool("barge_in", d.barge_in),
         barge_pause=a.float("barge_pause", d.barge_pause, low=0.03, high=5),
         barge_confirm=a.float("barge_confirm", d.barge_confirm, low=0.05, high=10),
+        barge_max=a.float("barge_max", d.barge_max, low=0.05, high=30),
+        far_db=a.float("far_db", d.far_db, low=0, high=60),
         max_tokens=int(a.float("max_tokens", d.max_tokens, low=1, high=512)),
         max_sentences=int(a.float("max_sentences", d.max_sentences, low=1, high=20)),
         max_words=int(a.float("max_words", d.max_words, low=0, high=1000)),

@@ -43,10 +43,41 @@ _FILLERS = "um uh er erm hmm mm like well so basically actually just maybe also 
 INCOMPLETE_LAST_WORDS = frozenset(
     " ".join((_CONJUNCTIONS, _ARTICLES, _PREPOSITIONS, _AUXILIARIES, _PRONOUNS, _FILLERS)).split()
 )
+#: What a listener says to keep the speaker going: single words, and phrases that are
+#: backchannels only as a whole ("got it", not "got"; "go on", not "on"). Spellings are Whisper's
+#: ("mm-hmm", "m-hm", "uh-huh"). "No" is not one: it is as often an objection.
 BACKCHANNEL_WORDS = frozenset(
-    "yeah yes yep yup ok okay mm mhm mm-hmm mm-hm uh-huh hmm right sure alright aha ah oh "  # noqa: SIM905
-    "wow really cool great nice true exactly i see".split()
+    "yeah yes yep yup ya ok okay mm mhm mm-hmm mm-hm m-hm m-hmm hm-hmm uh-huh hmm hm huh right "  # noqa: SIM905
+    "sure alright aha ah ahh oh ooh wow really cool great nice true exactly indeed totally "
+    "absolutely definitely certainly interesting gotcha".split()
 )
+BACKCHANNEL_PHRASES = frozenset(
+    tuple(p.split())
+    for p in (
+        "i see",
+        "got it",
+        "i got it",
+        "go on",
+        "go ahead",
+        "of course",
+        "all right",
+        "makes sense",
+        "that makes sense",
+        "fair enough",
+        "i know",
+        "no way",
+        "sounds good",
+        "that's right",
+        "that's true",
+        "that's interesting",
+        "that's cool",
+        "uh huh",
+        "mm hmm",
+        "good point",
+    )
+)
+#: a backchannel is short: longer overlaps are turns even when made of these words
+BACKCHANNEL_MAX_WORDS = 4
 
 _WORD = re.compile(r"[a-z][a-z'\-]*")
 
@@ -78,8 +109,20 @@ def judge(text: str) -> TurnJudgement:
 
 
 def is_backchannel(text: str) -> bool:
-    """True for an empty transcript (a cough, a breath) or one made only of backchannel words."""
+    """True for an empty transcript (a cough, a breath) or a short one made only of backchannel
+    words and phrases ("Yeah.", "Oh, I see.", "Okay, got it.")."""
     ws = words(text)
-    if len(ws) > 3:
+    if len(ws) > BACKCHANNEL_MAX_WORDS:
         return False
-    return all(w in BACKCHANNEL_WORDS for w in ws)
+    i = 0
+    while i < len(ws):
+        # the longest phrase starting here, else a single backchannel word
+        for n in (3, 2):
+            if tuple(ws[i : i + n]) in BACKCHANNEL_PHRASES:
+                i += n
+                break
+        else:
+            if ws[i] not in BACKCHANNEL_WORDS:
+                return False
+            i += 1
+    return True

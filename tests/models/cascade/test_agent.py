@@ -17,11 +17,13 @@ import pytest
 
 from duplex.metrics import analyze_output
 from duplex.models.cascade import CascadeModel
+from duplex.scenarios import effects
 from duplex.scenarios.base import ScenarioItem
 from duplex.simulator.recording import Recording
 from duplex.simulator.session import SessionOptions, run_lockstep, run_realtime
 from duplex.timeline import Span, no_compute
 from tests.models.cascade.conftest import item, open_sessions
+from tests.speech.speechdata import RATE, place, say
 
 pytestmark = pytest.mark.slow
 
@@ -77,11 +79,18 @@ def test_stays_silent_through_a_mid_sentence_pause(cascade: CascadeModel) -> Non
     assert spans, "never answered after the pause"
 
 
-def _interrupted(cascade: CascadeModel, text: str) -> tuple[ScenarioItem, float, Recording, list]:
+def _interrupted(
+    cascade: CascadeModel, text: str, effect: str | None = None
+) -> tuple[ScenarioItem, float, Recording, list]:
+    """The question, then ``text`` 1 s into the answer (through a room ``effect``, if given)."""
     plain = item([(0.5, QUESTION)], tail=8.0)
     onset = activity(run_lockstep(cascade, plain, SessionOptions(stopwatch=no_compute())))[0].start
     at = onset + 1.0
     it = item([(0.5, QUESTION), (at, text)], tail=8.0 - at + plain.annotations.turn_end)
+    if effect is not None:
+        overlap = effects.apply(say(text), RATE, effect)
+        audio = place([(0.5, say(QUESTION)), (at, overlap)], it.duration)
+        it = dataclasses.replace(it, audio=audio)
     sessions = open_sessions(cascade)
     rec = run_lockstep(cascade, it, SessionOptions(stopwatch=no_compute()))
     return it, at, rec, sessions[0].log
@@ -98,6 +107,29 @@ def test_stops_within_300ms_when_interrupted(cascade: CascadeModel) -> None:
 def test_keeps_talking_through_a_user_yeah(cascade: CascadeModel) -> None:
     _, at, rec, log = _interrupted(cascade, "Yeah.")
     assert any("resume" in what for _, what in log), log
+    spans = activity(rec)
+    assert sum(s.duration for s in spans if s.start > at + 0.3) > 1.0, spans
+
+
+def test_keeps_talking_through_a_longer_backchannel(cascade: CascadeModel) -> None:
+    # "Okay, got it." outlasts barge_confirm: what was heard so far is checked, not barged into
+    _, at, rec, log = _interrupted(cascade, "Okay, okay, got it, got it.")
+    assert not any("barge-in" in what for _, what in log), log
+    assert any("still a backchannel" in what or "resume" in what for _, what in log), log
+    spans = activity(rec)
+    assert sum(s.duration for s in spans if s.start > at + 0.3) > 1.0, spans
+
+
+@pytest.mark.parametrize("effect", ["other_room", "background"])
+def test_keeps_talking_through_speech_not_addressed_to_it(
+    cascade: CascadeModel, effect: str
+) -> None:
+    # the user turning away to someone else (-8 dB, highs cut) or a TV (-15 dB): a request that
+    # would be a fine question to the agent, at a level that says it is not for the agent
+    text = "Could you pass me the salt and the pepper, please? Thanks, that is lovely."
+    _, at, rec, log = _interrupted(cascade, text, effect)
+    assert not any("barge-in" in what for _, what in log), log
+    assert any("not addressed to me" in what or "quieter" in what for _, what in log), log
     spans = activity(rec)
     assert sum(s.duration for s in spans if s.start > at + 0.3) > 1.0, spans
 

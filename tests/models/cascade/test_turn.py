@@ -34,11 +34,38 @@ def test_fragments_are_incomplete(text: str) -> None:
     assert not judge(text).complete
 
 
-@pytest.mark.parametrize("text", ["Yeah.", "mm-hmm", "Okay, right.", "", "Oh, I see."])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Yeah.",
+        "mm-hmm",
+        "Okay, right.",
+        "",
+        "Oh, I see.",
+        "Okay, got it.",  # phrases, not words: "got it", "go on", "makes sense"
+        "Oh, interesting.",
+        "M-hm.",
+        "Go on.",
+        "Oh, really?",
+        "That makes sense.",
+        "Right, right.",
+    ],
+)
 def test_backchannels(text: str) -> None:
     assert is_backchannel(text)
 
 
-@pytest.mark.parametrize("text", ["Wait.", "Stop, I have a question.", "No, that's wrong"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Wait.",
+        "Stop, I have a question.",
+        "No, that's wrong",
+        "I got a question.",  # "got" alone is no backchannel
+        "Go to the kitchen.",
+        "Okay, okay, okay, okay, okay.",  # too long to be one
+        "Sure, what about Tuesday?",
+    ],
+)
 def test_not_backchannels(text: str) -> None:
     assert not is_backchannel(text)
