@@ -34,17 +34,25 @@ def build_parser() -> argparse.ArgumentParser:
     _run_parser(sub)
     judge = sub.add_parser(
         "judge",
-        help="LLM-judge the responses of a user_interruption run, or calibrate a judge",
+        help="LLM-judge a user_interruption or conversation run, or calibrate a judge",
         description="Judges: smollm2 (embedded, offline), "
         "anthropic:model=claude-sonnet-4-5 (key from ANTHROPIC_API_KEY), "
         "openai-compatible:base_url=http://127.0.0.1:8000/v1,model=NAME.",
     )
-    judge.add_argument("run_dir", type=Path, nargs="?", help="a user_interruption run folder")
+    judge.add_argument(
+        "run_dir", type=Path, nargs="?", help="a user_interruption or conversation run folder"
+    )
     judge.add_argument("--judge", default="smollm2", metavar="SPEC", help="default: smollm2")
     judge.add_argument(
         "--calibrate", action="store_true", help="order the calibration set and report accuracy"
     )
     judge.add_argument("--concurrency", type=int, default=None, help="judgements in flight")
+    judge.add_argument(
+        "--task",
+        choices=("user_interruption", "conversation"),
+        default="user_interruption",
+        help="with --calibrate: whose calibration set (default user_interruption)",
+    )
 
     _score_parser(sub)
     sub.add_parser("scenarios", help="list scenario suites")
@@ -95,14 +103,29 @@ def _run_parser(sub: Any) -> None:
         default=None,
         help="for --scenario fdb:PATH, the task when the folder's files do not tell it",
     )
+    run.add_argument(
+        "--examiner",
+        default="smollm2",
+        metavar="SPEC",
+        help="conversation suites: who writes the examiner's lines: smollm2 (embedded, default), "
+        "script (each goal's line as written), anthropic:model=..., "
+        "openai-compatible:base_url=...,model=...",
+    )
+    run.add_argument(
+        "--compute",
+        choices=("measured", "none"),
+        default="measured",
+        help="lock-step: put the model's compute time on the timeline (measured), or none, so "
+        "that reruns are bit-identical",
+    )
     run.add_argument("--no-progress", action="store_true")
     run.add_argument(
         "--judge",
         default=DEFAULT_JUDGE,
         metavar="SPEC",
         help="the judge that rates user_interruption responses, filling the anchor's 'judge 0-5' "
-        f"column (see `judge --help`); default {DEFAULT_JUDGE} (embedded, offline); 'none' skips "
-        "it",
+        "column, and conversations (fluency, instruction following, task score; see `judge "
+        f"--help`); default {DEFAULT_JUDGE} (embedded, offline); 'none' skips it",
     )
 
 
@@ -171,6 +194,8 @@ def _run(args: argparse.Namespace) -> int:
         export_fdb=args.export_fdb,
         task=args.task,
         batch=args.batch,
+        examiner=args.examiner,
+        compute=args.compute,
     )
     on_item = _progress(args.no_progress)
     try:
@@ -200,13 +225,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _judge_results(results: list[Any], spec: str) -> None:
-    """Judge the user_interruption runs among ``results`` and update their summaries."""
-    from duplex.judges.interruption import TASK
+    """Judge the runs among ``results`` that a judge rates (user_interruption, conversation)
+    and update their summaries."""
     from duplex.report.documents import upgrade_summary
-    from duplex.report.judged import format_judged, judge_run
+    from duplex.report.judged import JUDGED_TASKS, format_judged, judge_run
 
     for r in results:
-        if r.summary.task == TASK:
+        if r.summary.task in JUDGED_TASKS:
             judged = judge_run(r.folder, spec)
             print(format_judged(judged), file=sys.stderr)
             r.summary = upgrade_summary(judged, str(r.folder / "summary.json"))
@@ -220,6 +245,8 @@ def _judge(args: argparse.Namespace) -> int:
         raise ConfigError(f"--concurrency must be at least 1, got {args.concurrency}")
     if args.calibrate == (args.run_dir is not None):
         raise ConfigError("give either RUN_DIR or --calibrate")
+    if args.calibrate and args.task == "conversation":
+        return _calibrate_conversation_judge(args.judge)
     if args.calibrate:
         from duplex.judges.cache import VerdictCache
         from duplex.judges.calibrate import calibrate, format_calibration
@@ -234,6 +261,24 @@ def _judge(args: argparse.Namespace) -> int:
     from duplex.report.judged import format_judged, judge_run
 
     print(format_judged(judge_run(args.run_dir, args.judge, concurrency=args.concurrency)))
+    return 0
+
+
+def _calibrate_conversation_judge(spec: str) -> int:
+    from duplex.judges import load_conversation_judge
+    from duplex.judges.conversation import ConversationCache
+    from duplex.judges.conversation_calibrate import (
+        calibrate_conversations,
+        format_conversation_calibration,
+    )
+
+    judge, cache = load_conversation_judge(spec), ConversationCache.default()
+    try:
+        cal = calibrate_conversations(judge, cache=cache)
+    finally:
+        judge.close()
+        cache.close()
+    print(format_conversation_calibration(cal))
     return 0
 
 

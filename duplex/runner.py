@@ -7,10 +7,11 @@ import concurrent.futures
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from duplex.errors import ConfigError, DuplexError
 from duplex.metrics import analyze_output
+from duplex.metrics.conversation import CUE as CONVERSATION
 from duplex.metrics.tasks import Task, load_task_suite
 from duplex.models.base import LockstepModel, Model
 from duplex.models.registry import load_model
@@ -32,9 +33,13 @@ from duplex.simulator.session import (
 from duplex.simulator.session_folder import write_session_folder
 from duplex.speech.asr import asr_provenance
 from duplex.speech.vad import vad_provenance
-from duplex.timeline import SPIN_MARGIN_S, measured
+from duplex.timeline import SPIN_MARGIN_S, measured, no_compute
+
+if TYPE_CHECKING:
+    from duplex.conversation import ExaminerSide
 
 CLOCKS = ("auto", "lockstep", "realtime")
+COMPUTE = ("measured", "none")
 DEFAULT_MODEL = "cascade"
 
 
@@ -60,6 +65,12 @@ class RunConfig:
     task: str | None = None
     #: lock-step items stepped together by a batch model (duplex.simulator.batch)
     batch: int = 1
+    #: who writes the conversation examiner's lines (conversation suites only): a language
+    #: model spec (duplex.conversation.load_writer) or "script"
+    examiner: str = "smollm2"
+    #: lock-step: "measured" puts the model's compute time on the timeline; "none" puts none
+    #: there, so that reruns are bit-identical
+    compute: str = "measured"
 
 
 @dataclass
@@ -103,6 +114,8 @@ def _check(config: RunConfig) -> None:
         raise ConfigError(f"--limit must be positive, got {config.limit}")
     if config.batch < 1:
         raise ConfigError(f"--batch must be at least 1, got {config.batch}")
+    if config.compute not in COMPUTE:
+        raise ConfigError(f"--compute must be one of {', '.join(COMPUTE)}, got {config.compute!r}")
 
 
 class ItemSource(Protocol):
@@ -143,11 +156,18 @@ class _Run:
             _check_batch(config, model, self.clock)
         self.folder = config.out or default_out(self.suite.name, config.model)
         self.store = RunStore(self.folder)
+        # A conversation suite's user side is the examiner, loaded once for the run.
+        self.examiner: ExaminerSide | None = None
+        if CONVERSATION in self.task.cues:
+            from duplex.conversation import ExaminerSide
+
+            self.examiner = ExaminerSide(config.examiner)
         self.opts = SessionOptions(
             frame_ms=config.frame_ms,
             seed=config.seed,
-            stopwatch=measured(),
+            stopwatch=measured() if config.compute == "measured" else no_compute(),
             precise_wait_s=SPIN_MARGIN_S if config.concurrency == 1 else 0.0,
+            user_side=self.examiner,
         )
         self.asr = config.asr if self.task.needs_words else None
         #: item id -> its number in the suite (from 1): its sample folder's name in an FDB export
@@ -174,6 +194,7 @@ class _Run:
             backends={
                 "vad": vad_provenance(config.vad),
                 "asr": None if self.asr is None else asr_provenance(self.asr),
+                **({"examiner": self.examiner.describe()} if self.examiner else {}),
             },
             environment=environment(),
         )
@@ -212,6 +233,7 @@ class _Run:
             attempts=attempts,
             metrics=task.score(recording, annotations, analysis),
             details=task.details(recording, annotations, analysis) if task.details else {},
+            turns=task.turns(recording, annotations, analysis) if task.turns else [],
             transcript=analysis.transcript.text,
             timings=recording.timings,
         )
@@ -290,6 +312,8 @@ def run_suite(
         finally:
             summary = run.summary(ids)
             run.store.write_summary(summary)
+            if run.examiner is not None:
+                run.examiner.close()
     finally:
         if owned:
             model.close()

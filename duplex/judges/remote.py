@@ -142,14 +142,18 @@ class AnthropicJudge(_ApiJudge):
         )
 
     def rate(self, item: JudgeInput) -> Verdict:
+        return self.verdict(self.complete(self.prompt.system, self.prompt.render(item)))
+
+    def complete(self, system: str, user: str) -> str:
+        """The model's answer to one user message (the examiner writes its lines with this)."""
         try:
             reply = self.client.messages.create(
                 model=self.model,
                 max_tokens=MAX_TOKENS,
                 # No temperature: this SDK's Messages API no longer takes one. Re-runs are
                 # identical through the verdict cache, not through sampling settings.
-                system=self.prompt.system,
-                messages=[{"role": "user", "content": self.prompt.render(item)}],
+                system=system,
+                messages=[{"role": "user", "content": user}],
             )
         except self.sdk.APIError as exc:
             raise classify(exc, self.sdk) from exc
@@ -161,7 +165,7 @@ class AnthropicJudge(_ApiJudge):
         )
         if not text.strip():
             raise JudgeError("malformed answer: no text in the content blocks")
-        return self.verdict(text)
+        return text
 
     def close(self) -> None:
         self.client.close()
@@ -189,14 +193,18 @@ class OpenAICompatibleJudge(_ApiJudge):
         )
 
     def rate(self, item: JudgeInput) -> Verdict:
+        return self.verdict(self.complete(self.prompt.system, self.prompt.render(item)))
+
+    def complete(self, system: str, user: str) -> str:
+        """The model's answer to one user message (the examiner writes its lines with this)."""
         try:
             reply = self.client.chat.completions.create(
                 model=self.model,
                 max_tokens=MAX_TOKENS,
                 temperature=0,
                 messages=[
-                    {"role": "system", "content": self.prompt.system},
-                    {"role": "user", "content": self.prompt.render(item)},
+                    {"role": "system", "content": system},
+                    {"role": "user", "content": user},
                 ],
             )
         except self.sdk.APIError as exc:
@@ -207,7 +215,7 @@ class OpenAICompatibleJudge(_ApiJudge):
             raise JudgeError("malformed answer: no choices[0].message.content") from None
         if not isinstance(text, str) or not text.strip():
             raise JudgeError("malformed answer: empty message content")
-        return self.verdict(text)
+        return text
 
     def close(self) -> None:
         self.client.close()

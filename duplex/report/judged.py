@@ -1,5 +1,6 @@
 """``duplex-bench judge RUN``: judge the responses of a user_interruption run folder and add the
-judge's figures to its summary (see :mod:`duplex.judges.interruption` for what is judged)."""
+judge's figures to its summary (see :mod:`duplex.judges.interruption` for what is judged); a
+conversation run is judged by :mod:`duplex.report.conversation`."""
 
 from __future__ import annotations
 
@@ -23,8 +24,13 @@ from duplex.judges.interruption import (
     aggregate,
     judge_rows,
 )
+from duplex.report.conversation import TASK as CONVERSATION
+from duplex.report.conversation import format_conversation_judged, judge_conversation_run
 from duplex.report.documents import FORMAT, to_json, upgrade_summary
 from duplex.report.store import RunStore
+
+#: tasks whose runs a judge rates
+JUDGED_TASKS = (TASK, CONVERSATION)
 
 
 def _append(path: Path, judgements: Sequence[ItemJudgement], describe: dict[str, Any]) -> None:
@@ -57,8 +63,13 @@ def judge_run(
     folder = Path(run_dir)
     store = RunStore(folder)
     summary = store.read_json(store.summary_path)
+    if summary.get("task") == CONVERSATION:
+        return judge_conversation_run(folder, judge_spec)
     if summary.get("task") != TASK:
-        raise ConfigError(f"{folder}: task is {summary.get('task')!r}; judges rate {TASK!r} runs")
+        raise ConfigError(
+            f"{folder}: task is {summary.get('task')!r}; judges rate "
+            f"{' and '.join(repr(t) for t in JUDGED_TASKS)} runs"
+        )
     rows = [to_json(r) for r in store.read_results().values()]
     owned_judge, owned_cache = judge is None, cache is None
     judge = judge or load_judge(judge_spec)
@@ -89,6 +100,8 @@ def judge_run(
 
 def format_judged(summary: dict[str, Any]) -> str:
     """A few lines for the terminal."""
+    if summary.get("task") == CONVERSATION:
+        return format_conversation_judged(summary)
     judge = summary.get("judge", {})
     lines = [
         f"judge {judge.get('spec')} (model {judge.get('model')}, "

@@ -1,0 +1,222 @@
+"""The examiner's lines: written by a language model towards the item's goal, or the script's.
+
+A writer turns a :class:`LineRequest` (the goal of this turn, its scripted line, what was said so
+far) into a :class:`Line`. ``script`` says the goal's ``say`` line. The language-model writers
+(:mod:`duplex.conversation.chat`: the embedded SmolLM2 by default, Anthropic or an
+OpenAI-compatible endpoint) write a line of their own from a versioned prompt
+(``prompts/examiner_v1.txt``), and the line is checked before it is said: it must carry what
+the goal's line carries (the corrected fact, a name, a number, a question mark), read as one
+person's short turn, and not speak as the assistant. A line that fails is replaced by the
+script's, and the turn records why (``ExaminerTurn.source``/``note``): a 135M-parameter model
+often rambles or answers as the assistant, and an item whose correction was never said would
+measure the examiner, not the model.
+
+Lines a language model wrote are cached (``$DUPLEX_BENCH_CACHE/examiner/lines.sqlite``) by the
+writer, its model, the prompt's hash and the request, so a re-run says the same thing for free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+import threading
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+from duplex.annotations import Goal
+from duplex.cache import cache_dir
+from duplex.models.cascade.turn import words
+
+PROMPT_VERSION = "examiner_v1"
+#: said at the end of every conversation (Full-Duplex-Bench v2's examiner ends with a fixed phrase)
+CLOSING = "Okay, thank you, that's all I needed. Goodbye!"
+#: how many earlier lines the prompt shows
+HISTORY_LINES = 4
+MIN_WORDS, MAX_WORDS = 3, 40
+#: phrases of an assistant, not of the person the examiner plays
+ASSISTANT_TALK = (
+    "as an ai",
+    "language model",
+    "how can i help",
+    "how can i assist",
+    "i can help you",
+    "i'm here to help",
+    "assistant:",
+    "user:",
+)
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """One turn to write. ``history``: (``"you"`` or ``"assistant"``, text), oldest first, as the
+    examiner heard it."""
+
+    kind: str
+    goal: Goal
+    trigger: str
+    history: tuple[tuple[str, str], ...] = ()
+
+    def key(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    source: str  # "script" or the writer that wrote it
+    note: str = ""  # why the script's line was said instead of the writer's
+
+
+class Writer(Protocol):
+    name: str
+
+    def write(self, request: LineRequest) -> Line: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
+class ScriptWriter:
+    """Says each goal's scripted line."""
+
+    name = "script"
+
+    def write(self, request: LineRequest) -> Line:
+        return Line(request.goal.say, "script")
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    def close(self) -> None:
+        pass
+
+
+# ----------------------------------------------------------------------------- the prompt
+
+
+@dataclass(frozen=True)
+class Prompt:
+    system: str
+    user: str
+    sha256: str
+
+    def render(self, request: LineRequest) -> str:
+        shown = request.history[-HISTORY_LINES:]
+        history = ""
+        if shown:
+            said = "\n".join(
+                f"{'You' if who == 'you' else 'Assistant'}: {text}" for who, text in shown
+            )
+            history = f"So far:\n{said}\n\n"
+        return self.user.format(history=history, goal=request.goal.goal, say=request.goal.say)
+
+
+def load_prompt(version: str = PROMPT_VERSION) -> Prompt:
+    text = (resources.files("duplex.conversation") / "prompts" / f"{version}.txt").read_text()
+    system, _, user = text.partition("\n---\n")
+    return Prompt(system.strip(), user.strip(), hashlib.sha256(text.encode()).hexdigest()[:16])
+
+
+# ----------------------------------------------------------------------------- checking
+
+
+def contains(text: str, term: str) -> bool:
+    """Whether ``term`` (a word or phrase) occurs in ``text`` as whole words, any case."""
+    pattern = r"(?<![\w'])" + r"\s+".join(map(re.escape, term.lower().split())) + r"(?![\w'])"
+    return re.search(pattern, text.lower()) is not None
+
+
+_NAME_OR_NUMBER = re.compile(r"(?<![\w'])(\d[\d:.,]*\d|\d|[A-Z][a-z]+)(?![\w'])")
+
+
+def required_terms(goal: Goal) -> list[tuple[str, ...]]:
+    """What a rewritten line must keep of the goal's line: the expected words it states (a
+    correction says the new fact), and its numbers and names (capitalised words not at the start
+    of a sentence). Each entry lists alternatives, one of which must appear."""
+    out: list[tuple[str, ...]] = []
+    stated = tuple(w for w in goal.expect if contains(goal.say, w))
+    if stated:
+        out.append(stated)
+    for m in _NAME_OR_NUMBER.finditer(goal.say):
+        before = goal.say[: m.start()].rstrip()
+        token = m.group(1)
+        if token[0].isupper() and (not before or before[-1] in ".!?\"'"):
+            continue  # a sentence's first word: capitalised for grammar, not a name
+        if not any(token.lower() in (t.lower() for t in group) for group in out):
+            out.append((token,))
+    return out
+
+
+def tidy(text: str) -> str:
+    """The first non-empty line of a model's answer, quotes and speaker labels removed, at most
+    two sentences."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = re.sub(r"^(you|me|user|person)\s*:\s*", "", line, flags=re.IGNORECASE)
+    line = re.sub(r"[\"“”*]", "", line).strip().strip("'").strip()  # quotes are not spoken
+    sentences = re.split(r"(?<=[.!?])\s+", line)
+    return " ".join(sentences[:2]).strip()
+
+
+def check_line(text: str, goal: Goal, heard: str = "") -> str | None:
+    """Why ``text`` cannot stand for ``goal``'s line, or None when it can."""
+    n = len(words(text))
+    if not MIN_WORDS <= n <= MAX_WORDS:
+        return f"{n} words (a line has {MIN_WORDS}-{MAX_WORDS})"
+    low = text.lower()
+    for phrase in ASSISTANT_TALK:
+        if phrase in low:
+            return f"speaks as the assistant ({phrase!r})"
+    for group in required_terms(goal):
+        if not any(contains(text, t) for t in group):
+            return f"leaves out {group[0]!r}"
+    if goal.say.rstrip().endswith("?") and "?" not in text:
+        return "the goal's line asks a question and this one does not"
+    if heard and words(text) == words(heard):
+        return "repeats what the assistant said"
+    return None
+
+
+# ----------------------------------------------------------------------------- the cache
+
+
+class LineCache:
+    """Lines a language model wrote, by request; ``path`` None keeps them in memory (tests)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        target = ":memory:"
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            target = str(path)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(target, check_same_thread=False, timeout=30)
+        with self._lock, self._db:
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS lines (key TEXT PRIMARY KEY, text TEXT NOT NULL)"
+            )
+
+    @classmethod
+    def default(cls) -> LineCache:
+        return cls(cache_dir("examiner") / "lines.sqlite")
+
+    @staticmethod
+    def key(writer: str, model: str, prompt_sha: str, request: LineRequest) -> str:
+        doc = [writer, model, PROMPT_VERSION, prompt_sha, request.key()]
+        return hashlib.sha256(json.dumps(doc, ensure_ascii=False).encode()).hexdigest()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT text FROM lines WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def put(self, key: str, text: str) -> None:
+        with self._lock, self._db:
+            self._db.execute("INSERT OR REPLACE INTO lines VALUES (?, ?)", (key, text))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
