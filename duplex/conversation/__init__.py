@@ -23,7 +23,8 @@ from typing import Any
 from duplex.conversation.chat import CHATS
 from duplex.conversation.examiner import Examiner
 from duplex.conversation.voice import speak
-from duplex.conversation.writer import CLOSING, ScriptWriter, Writer
+from duplex.conversation.writer import CLOSING, Line, LineRequest, ScriptWriter, Writer
+from duplex.errors import ConfigError
 from duplex.judges.base import parse_judge_spec
 from duplex.models.cascade import listen
 from duplex.scenarios.base import ScenarioItem
@@ -60,13 +61,23 @@ class ExaminerSide:
             rate=float(prov.get("rate", 1.0)),
             seed=int(prov.get("seed", 0)),
         )
-        examiner = Examiner(item, frame_size, self.writer, hear=listen.transcribe, speak=voice)
-        # The scripted lines are synthesised now, before the session's clock starts: a real-time
-        # examiner then speaks a scripted line as soon as it decides to.
-        for goal in examiner.plan.goals:
+        plan = item.annotations.conversation
+        if plan is None:
+            raise ConfigError(f"item {item.item_id!r} has no conversation for the examiner")
+        # Lines that depend on their goal only are written and synthesised now, before the
+        # session's clock starts: a real-time examiner then speaks as soon as it decides to, and
+        # every model is asked the same thing. The scripted lines are synthesised too (a line
+        # the writer's model gets wrong is replaced by its script).
+        prepared: dict[int, Line] = {}
+        for k, goal in enumerate(plan.goals):
+            if not self.writer.contextual:
+                prepared[k] = self.writer.write(LineRequest(plan.kind, goal, "prepared"))
+                voice(prepared[k].text)
             voice(goal.say)
         voice(CLOSING)
-        return examiner
+        return Examiner(
+            item, frame_size, self.writer, hear=listen.transcribe, speak=voice, prepared=prepared
+        )
 
     def describe(self) -> dict[str, Any]:
         return {

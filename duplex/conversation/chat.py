@@ -14,6 +14,7 @@ import time
 from typing import Any, Protocol
 
 from duplex.conversation.writer import (
+    PARAPHRASE_VERSION,
     Line,
     LineCache,
     LineRequest,
@@ -111,9 +112,13 @@ class ChatWriter:
         self.name = chat.name
         self._lock = threading.Lock()  # one model, one request at a time
 
+    @property
+    def contextual(self) -> bool:
+        return self.prompt.contextual
+
     def write(self, request: LineRequest) -> Line:
         goal = request.goal
-        key = self.cache.key(self.chat.name, self.chat.model, self.prompt.sha256, request)
+        key = self.cache.key(self.chat.name, self.chat.model, self.prompt, request)
         with self._lock:
             raw = self.cache.get(key)
             if raw is None:
@@ -124,7 +129,8 @@ class ChatWriter:
                 self.cache.put(key, raw)
         text = tidy(raw)
         heard = next((t for who, t in reversed(request.history) if who == "assistant"), "")
-        why = check_line(text, goal, heard)
+        said = tuple(t for who, t in request.history if who == "you")
+        why = check_line(text, goal, heard, said)
         if why is not None:
             return Line(goal.say, "script", f"{self.name} line rejected, {why}: {text!r}")
         return Line(text, self.name)
@@ -132,9 +138,11 @@ class ChatWriter:
     def describe(self) -> dict[str, Any]:
         return {
             **self.chat.describe(),
-            "prompt_version": "examiner_v1",
+            "prompt_version": self.prompt.version,
             "prompt_sha256": self.prompt.sha256,
-            "checked": "keeps the goal line's facts, names, numbers and question; 3-40 words",
+            "contextual": self.prompt.contextual,
+            "checked": "keeps the goal line's facts, names and numbers in order, its question "
+            "and 70% of its content words; 3-40 words; not the assistant's words",
         }
 
     def close(self) -> None:
@@ -151,7 +159,7 @@ def _embedded(spec: JudgeSpec) -> ChatWriter:
         raise ConfigError(
             f"examiner {redact_spec(spec)!r}: threads and max_tokens are integers"
         ) from None
-    prompt = load_prompt()
+    prompt = load_prompt(PARAPHRASE_VERSION)
     chat = EmbeddedChat(prompt.system, threads=threads, max_tokens=max_tokens)
     return ChatWriter(chat, prompt, LineCache.default())
 

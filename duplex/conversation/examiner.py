@@ -12,7 +12,9 @@ the model audio placed before ``(n - 1) * F``, on either clock. Per frame it
    examiner cuts a model turn longer than ``barge_after_s`` short; a slow one stops its own line
    when talked over for ``yield_after_s`` and says the goal again;
 3. *speaks*: the next goal's line, written by the writer (:mod:`.writer`) and synthesised in the
-   item's voice (:mod:`.voice`), placed frame by frame from the frame where it was decided.
+   item's voice (:mod:`.voice`), placed frame by frame from the frame where it was decided. A
+   writer whose lines depend only on the goal (the script, the embedded model's rewrites) has
+   them written before the session (``prepared``): every model hears the same lines.
 
 Transcribing, writing and synthesising are one *job*, run by the executor the driver attached:
 inline in lock-step (the line starts in the frame that decided it; nothing depends on how long
@@ -105,6 +107,7 @@ class Examiner(UserSide):
         *,
         hear: Hear,
         speak: Speak,
+        prepared: dict[int, Line] | None = None,
     ) -> None:
         plan = item.annotations.conversation
         if plan is None:
@@ -116,6 +119,8 @@ class Examiner(UserSide):
         self.user = np.zeros(self.n_frames * frame_size, np.float32)
         self.length = self.user.size
         self.writer, self.hear, self.speak = writer, hear, speak
+        #: goal -> its line, written before the session by a writer that needs no context
+        self.prepared = dict(prepared or {})
         self.track = ModelTrack(self.rate)
         self.lead_in = round(float(item.provenance.get("lead_in", 0.5)) * self.rate)
         self.work: concurrent.futures.Executor = InlineExecutor()
@@ -249,10 +254,13 @@ class Examiner(UserSide):
             if job.check and not judgement.complete:
                 return _Outcome(heard, None, None, f"not finished ({judgement.reason})")
         history = (*job.history, ("assistant", heard)) if heard else job.history
-        if job.next.goal is None:
+        goal_index = job.next.goal
+        if goal_index is None:
             line = Line(CLOSING, "script")
+        elif goal_index in self.prepared:
+            line = self.prepared[goal_index]
         else:
-            goal = self.plan.goals[job.next.goal]
+            goal = self.plan.goals[goal_index]
             request = LineRequest(self.plan.kind, goal, job.next.trigger, history)
             line = self.writer.write(request)
         return _Outcome(heard, line, self.speak(line.text))

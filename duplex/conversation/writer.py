@@ -29,9 +29,13 @@ from typing import Any, Protocol
 
 from duplex.annotations import Goal
 from duplex.cache import cache_dir
-from duplex.models.cascade.turn import words
+from duplex.judges.evidence import contains, normal
+from duplex.models.cascade.turn import INCOMPLETE_LAST_WORDS, words
 
+#: the prompt of writers that read the conversation so far (API models)
 PROMPT_VERSION = "examiner_v1"
+#: the prompt of the embedded model, which rewrites the goal's line (it cannot hold a role)
+PARAPHRASE_VERSION = "examiner_paraphrase_v1"
 #: said at the end of every conversation (Full-Duplex-Bench v2's examiner ends with a fixed phrase)
 CLOSING = "Okay, thank you, that's all I needed. Goodbye!"
 #: how many earlier lines the prompt shows
@@ -60,8 +64,13 @@ class LineRequest:
     trigger: str
     history: tuple[tuple[str, str], ...] = ()
 
-    def key(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+    def key(self, contextual: bool = True) -> str:
+        """The request as the cache sees it: without the conversation so far when the line
+        does not depend on it."""
+        doc = asdict(self)
+        if not contextual:
+            doc["history"], doc["trigger"] = [], ""
+        return json.dumps(doc, sort_keys=True, ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,8 @@ class Line:
 
 class Writer(Protocol):
     name: str
+    #: whether a line depends on the conversation so far (else it is written before the session)
+    contextual: bool
 
     def write(self, request: LineRequest) -> Line: ...
 
@@ -85,6 +96,7 @@ class ScriptWriter:
     """Says each goal's scripted line."""
 
     name = "script"
+    contextual = False
 
     def write(self, request: LineRequest) -> Line:
         return Line(request.goal.say, "script")
@@ -101,9 +113,18 @@ class ScriptWriter:
 
 @dataclass(frozen=True)
 class Prompt:
+    """A versioned prompt: a system part, ``---``, a user template with ``{goal}``, ``{say}``
+    and optionally ``{history}``. Without ``{history}`` a line depends on its goal only, so it
+    can be written before the session starts and is the same whichever model is examined."""
+
+    version: str
     system: str
     user: str
     sha256: str
+
+    @property
+    def contextual(self) -> bool:
+        return "{history}" in self.user
 
     def render(self, request: LineRequest) -> str:
         shown = request.history[-HISTORY_LINES:]
@@ -119,51 +140,69 @@ class Prompt:
 def load_prompt(version: str = PROMPT_VERSION) -> Prompt:
     text = (resources.files("duplex.conversation") / "prompts" / f"{version}.txt").read_text()
     system, _, user = text.partition("\n---\n")
-    return Prompt(system.strip(), user.strip(), hashlib.sha256(text.encode()).hexdigest()[:16])
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return Prompt(version, system.strip(), user.strip(), digest)
 
 
 # ----------------------------------------------------------------------------- checking
 
-
-def contains(text: str, term: str) -> bool:
-    """Whether ``term`` (a word or phrase) occurs in ``text`` as whole words, any case."""
-    pattern = r"(?<![\w'])" + r"\s+".join(map(re.escape, term.lower().split())) + r"(?![\w'])"
-    return re.search(pattern, text.lower()) is not None
-
-
 _NAME_OR_NUMBER = re.compile(r"(?<![\w'])(\d[\d:.,]*\d|\d|[A-Z][a-z]+)(?![\w'])")
+#: words that carry no content of their own (the end-of-turn rule's function words, and a few)
+_MORE_STOP = (
+    "im its dont do does did not no yes me my mine our your you what which who how when where "
+    "why is are was be the a an and or of to in on at for with about just really very "
+    "okay oh wait sorry actually please"
+)
+_STOP = INCOMPLETE_LAST_WORDS | frozenset(_MORE_STOP.split())
+#: share of the goal line's content words a rewritten line keeps
+KEEP_CONTENT = 0.7
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in normal(text).split() if w not in _STOP}
+
+
+def _position(text: str, group: tuple[str, ...]) -> int:
+    """Where the first of ``group`` occurs in ``text`` (normalised), -1 when none does."""
+    spots = [normal(text).find(normal(t)) for t in group if contains(text, t)]
+    return min(spots) if spots else -1
 
 
 def required_terms(goal: Goal) -> list[tuple[str, ...]]:
-    """What a rewritten line must keep of the goal's line: the expected words it states (a
-    correction says the new fact), and its numbers and names (capitalised words not at the start
-    of a sentence). Each entry lists alternatives, one of which must appear."""
-    out: list[tuple[str, ...]] = []
+    """What a rewritten line must keep of the goal's line, in the order the line says them:
+    the expected words it states (a correction says the new fact), and its numbers and names
+    (capitalised words not at the start of a sentence). Each entry lists alternatives, one of
+    which must appear."""
+    found: list[tuple[int, tuple[str, ...]]] = []
     stated = tuple(w for w in goal.expect if contains(goal.say, w))
     if stated:
-        out.append(stated)
+        found.append((_position(goal.say, stated), stated))
     for m in _NAME_OR_NUMBER.finditer(goal.say):
         before = goal.say[: m.start()].rstrip()
         token = m.group(1)
         if token[0].isupper() and (not before or before[-1] in ".!?\"'"):
             continue  # a sentence's first word: capitalised for grammar, not a name
-        if not any(token.lower() in (t.lower() for t in group) for group in out):
-            out.append((token,))
-    return out
+        if not any(contains(token, t) for _at, group in found for t in group):
+            found.append((_position(goal.say, (token,)), (token,)))
+    found.sort(key=lambda x: x[0])
+    return [group for _at, group in found]
 
 
 def tidy(text: str) -> str:
-    """The first non-empty line of a model's answer, quotes and speaker labels removed, at most
-    two sentences."""
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    """What a model's answer says the person should say: the first quoted stretch of at least
+    three words if there is one (small models wrap their line in a sentence about it), else the
+    first non-empty line; labels, quotes and markup removed; at most two sentences."""
+    quoted = [q for q in re.findall(r"[\"“]([^\"”]+)[\"”]", text) if len(q.split()) >= 3]
+    line = quoted[0] if quoted else next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     line = re.sub(r"^(you|me|user|person)\s*:\s*", "", line, flags=re.IGNORECASE)
     line = re.sub(r"[\"“”*]", "", line).strip().strip("'").strip()  # quotes are not spoken
     sentences = re.split(r"(?<=[.!?])\s+", line)
     return " ".join(sentences[:2]).strip()
 
 
-def check_line(text: str, goal: Goal, heard: str = "") -> str | None:
-    """Why ``text`` cannot stand for ``goal``'s line, or None when it can."""
+def check_line(text: str, goal: Goal, heard: str = "", said: tuple[str, ...] = ()) -> str | None:
+    """Why ``text`` cannot stand for ``goal``'s line, or None when it can (``heard``: the
+    model's last words; ``said``: the examiner's earlier lines)."""
     n = len(words(text))
     if not MIN_WORDS <= n <= MAX_WORDS:
         return f"{n} words (a line has {MIN_WORDS}-{MAX_WORDS})"
@@ -171,13 +210,23 @@ def check_line(text: str, goal: Goal, heard: str = "") -> str | None:
     for phrase in ASSISTANT_TALK:
         if phrase in low:
             return f"speaks as the assistant ({phrase!r})"
-    for group in required_terms(goal):
+    groups = required_terms(goal)
+    for group in groups:
         if not any(contains(text, t) for t in group):
             return f"leaves out {group[0]!r}"
+    places = [_position(text, g) for g in groups]
+    if places != sorted(places):
+        return "says the facts in another order (a correction could be turned round)"
     if goal.say.rstrip().endswith("?") and "?" not in text:
         return "the goal's line asks a question and this one does not"
+    need = content_words(goal.say)
+    kept = need & content_words(text)
+    if need and len(kept) < KEEP_CONTENT * len(need):
+        return f"keeps {len(kept)} of the goal line's {len(need)} content words"
     if heard and words(text) == words(heard):
         return "repeats what the assistant said"
+    if any(words(text) == words(s) for s in said):
+        return "repeats an earlier line"
     return None
 
 
@@ -204,8 +253,8 @@ class LineCache:
         return cls(cache_dir("examiner") / "lines.sqlite")
 
     @staticmethod
-    def key(writer: str, model: str, prompt_sha: str, request: LineRequest) -> str:
-        doc = [writer, model, PROMPT_VERSION, prompt_sha, request.key()]
+    def key(writer: str, model: str, prompt: Prompt, request: LineRequest) -> str:
+        doc = [writer, model, prompt.version, prompt.sha256, request.key(prompt.contextual)]
         return hashlib.sha256(json.dumps(doc, ensure_ascii=False).encode()).hexdigest()
 
     def get(self, key: str) -> str | None:

@@ -11,6 +11,7 @@ from duplex.annotations import Goal
 from duplex.conversation import load_writer
 from duplex.conversation.chat import ChatWriter
 from duplex.conversation.writer import (
+    PARAPHRASE_VERSION,
     LineCache,
     LineRequest,
     ScriptWriter,
@@ -30,26 +31,30 @@ CORRECT = Goal(
 ASK = Goal("Ask how many chairs you need.", "How many chairs do I need for 12 people?")
 
 
-def test_required_terms_keep_facts_names_and_numbers() -> None:
+def test_required_terms_keep_facts_names_and_numbers_in_order() -> None:
     assert required_terms(CORRECT) == [("Boston",), ("Denver",)]
     assert required_terms(ASK) == [("12",)]  # "How" starts the sentence: not a name
 
 
 def test_check_line() -> None:
-    assert check_line("Oh wait, it's Boston, not Denver, sorry!", CORRECT) is None
-    assert check_line("Oh wait, it's Boston, sorry!", CORRECT) == "leaves out 'Denver'"
+    assert check_line("Sorry, I'm flying to Boston, not Denver!", CORRECT) is None
+    assert check_line("Sorry, I'm flying to Boston!", CORRECT) == "leaves out 'Denver'"
+    assert "another order" in str(check_line("I'm flying to Denver, not Boston.", CORRECT))
     assert check_line("Boston.", CORRECT) == "1 words (a line has 3-40)"
-    assert "assistant" in str(check_line("As an AI, I think Boston, not Denver.", CORRECT))
+    assert "assistant" in str(check_line("As an AI, I'm flying to Boston, not Denver.", CORRECT))
     assert "question" in str(check_line("I need chairs for 12 people.", ASK))
-    assert check_line("So how many chairs for 12 people?", ASK) is None
+    assert check_line("How many chairs will I need for 12 people?", ASK) is None
+    assert "content words" in str(check_line("What about 12 people?", ASK))
     heard = "How many chairs do I need for 12 people?"
     assert check_line(heard, ASK, heard=heard) == "repeats what the assistant said"
+    assert check_line(heard, ASK, said=(heard,)) == "repeats an earlier line"
 
 
-def test_tidy_takes_the_first_line_without_labels() -> None:
-    assert tidy('\n\nYou: "Wait, it\'s Boston." Then more. And more.\nNext') == (
+def test_tidy_takes_the_quoted_line_or_the_first_line() -> None:
+    assert tidy('Rewrite: "Wait, it\'s Boston. Then more. And more."\nNext') == (
         "Wait, it's Boston. Then more."
     )
+    assert tidy("\n\nYou: Wait, it's Boston.\nNext") == "Wait, it's Boston."
 
 
 class FakeChat:
@@ -79,11 +84,13 @@ def request(goal: Goal = CORRECT) -> LineRequest:
 
 
 def test_a_good_line_is_said_and_cached() -> None:
-    chat = FakeChat(["Sorry, I meant Boston, not Denver."])
+    chat = FakeChat(["Sorry, I'm flying to Boston, not Denver."])
     writer = ChatWriter(chat, load_prompt(), LineCache())
     first, again = writer.write(request()), writer.write(request())
-    assert first.text == "Sorry, I meant Boston, not Denver." and first.source == "fake"
-    assert again == first and chat.calls == 1
+    assert first.text == "Sorry, I'm flying to Boston, not Denver." and first.source == "fake"
+    assert again == first and chat.calls == 1 and writer.contextual
+    rewrites = ChatWriter(FakeChat([]), load_prompt(PARAPHRASE_VERSION), LineCache())
+    assert not rewrites.contextual  # its lines depend on the goal only
 
 
 def test_a_bad_or_failed_line_falls_back_to_the_script() -> None:
