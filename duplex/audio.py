@@ -17,6 +17,7 @@ import soundfile as sf
 import soxr
 
 from duplex.errors import AudioError
+from duplex.writing import write_bytes
 
 Samples = npt.NDArray[np.float32]
 
@@ -176,11 +177,37 @@ def read_wav(
     return x, int(file_rate) if rate is None else rate
 
 
+def wav_shortfall(path: Path | str) -> int:
+    """Bytes of audio a wav file's header declares but the file does not hold (0 when whole).
+
+    A file cut short (a crash, a full disk, a partial copy) still opens: readers take what is
+    there, so without this check a recording that lost its end would be scored silently.
+    """
+    with Path(path).open("rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return 0
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return 0
+            size = int.from_bytes(chunk[4:8], "little")
+            if chunk[:4] == b"data":
+                start = f.tell()
+                end = f.seek(0, 2)
+                return max(0, size - (end - start)) if size != 0xFFFFFFFF else 0
+            f.seek(size + (size & 1), 1)
+
+
 def write_wav(path: Path | str, x: npt.NDArray[np.float32], rate: int) -> None:
     """Write 16-bit PCM (the format Full-Duplex-Bench folders use); 2-D input is (n, channels)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), np.clip(x, -1.0, 1.0), rate, subtype="PCM_16")
+    data = np.clip(x, -1.0, 1.0)
+    # Atomically, like every file we write: a crash or a full disk never leaves half a wav.
+    write_bytes(
+        Path(path),
+        lambda f: sf.write(f, data, rate, subtype="PCM_16", format="WAV"),
+        what="the audio",
+    )
 
 
 def varispeed(x: Samples, factor: float) -> Samples:

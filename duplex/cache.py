@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -18,6 +17,8 @@ from typing import IO
 import numpy as np
 
 from duplex.audio import Samples
+from duplex.errors import ResultsError
+from duplex.writing import write_bytes
 
 _log = logging.getLogger(__name__)
 
@@ -41,23 +42,9 @@ def audio_sha256(x: Samples) -> str:
 
 
 def atomic_write(folder: Path, name: str, write: Callable[[IO[bytes]], object], what: str) -> None:
-    """Write ``folder/name`` via a temp file, fsync and rename, so readers never see half a file.
-
-    A cache that cannot be written is logged (``what`` names it), never fatal.
-    """
-    tmp: str | None = None
+    """Write ``folder/name`` atomically (:func:`duplex.writing.write_bytes`). A cache that cannot
+    be written is logged (``what`` names it), never fatal: the run goes on uncached."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name[:16]}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; a cache may be shared read-only
-        os.replace(tmp, folder / name)
-        tmp = None
-    except OSError as exc:
-        _log.warning("cannot write %s in %s (%s); continuing uncached", what, folder, exc)
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+        write_bytes(folder / name, write, what=what)
+    except ResultsError as exc:
+        _log.warning("%s; continuing uncached", exc)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from duplex.errors import ConfigError, DuplexError
+from duplex.writing import check_output_file, redact, redact_logging
 
 Command = Callable[[argparse.Namespace], int]
 #: The judge ``run`` uses for interruption responses: the embedded one, offline.
@@ -63,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     _probe_parser(sub)
     _report_parsers(sub)
     _live_parsers(sub)
+    _arena_parsers(sub)
     return p
 
 
@@ -145,7 +148,7 @@ def _serve_parser(sub: Any) -> None:
     serve = sub.add_parser("serve", help="expose a model over Moshi's websocket protocol")
     serve.add_argument("--model", required=True, help="model spec (see `models`)")
     serve.add_argument("--host", default="127.0.0.1", help="default: loopback only")
-    serve.add_argument("--port", type=int, default=8998)
+    serve.add_argument("--port", type=_port, default=8998, help="0 picks a free port")
     serve.add_argument("--max-sessions", type=int, default=1, help="sessions served at once")
     serve.add_argument(
         "--busy",
@@ -157,11 +160,15 @@ def _serve_parser(sub: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(words)
+    args.argv = words  # as typed: the resume command repeats them
+    redact_logging()
     try:
         return COMMANDS[args.command](args)
     except DuplexError as exc:
-        print(f"duplex-bench: error: {exc}", file=sys.stderr)
+        # Redacted: an error may quote a spec or a server's answer that carries a key.
+        print(f"duplex-bench: error: {redact(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("duplex-bench: interrupted", file=sys.stderr)
@@ -207,13 +214,12 @@ def _run(args: argparse.Namespace) -> int:
                 _judge_results(results, judge)
             print(format_leaderboard([r.summary for r in results]))
             print(f"run folders: {out}/<suite>")
-            return 0
+            return _scored_exit(results)
         result = run_suite(config, on_item=on_item)
     except KeyboardInterrupt:
         print(
             f"\nduplex-bench: interrupted; finished items are kept in {out}; "
-            f"`duplex-bench run --scenario {args.scenario} --model '{model}' --out {out} --resume` "
-            "finishes the rest",
+            f"`{resume_command(args.argv, out)}` finishes the rest",
             file=sys.stderr,
         )
         return 130
@@ -221,7 +227,24 @@ def _run(args: argparse.Namespace) -> int:
         _judge_results([result], judge)
     print(format_summary(result.summary))
     print(f"run folder: {result.folder}")
-    return 0
+    return _scored_exit([result])
+
+
+def resume_command(argv: Sequence[str], out: Path) -> str:
+    """The command that finishes an interrupted run: the same words, the run folder, --resume."""
+    words = [w for w in argv if w != "--resume"]
+    if not any(w == "--out" or w.startswith("--out=") for w in words):
+        words += ["--out", str(out)]
+    # Credentials typed in a model URL are masked here too: this line may end up in a log.
+    return redact(shlex.join(["duplex-bench", *words, "--resume"]))
+
+
+def _scored_exit(results: list[Any]) -> int:
+    """0 when something was scored; 1 when items were planned and every one failed."""
+    dead = [r for r in results if r.summary.items.planned and not r.summary.items.ok]
+    for r in dead:
+        print(f"duplex-bench: every item of {r.folder} failed", file=sys.stderr)
+    return 1 if dead else 0
 
 
 def _judge_results(results: list[Any], spec: str) -> None:
@@ -307,6 +330,16 @@ def _models(args: argparse.Namespace) -> int:
         print(f"{entry.name:<12} {entry.summary}")
     print("\nspecs: NAME or NAME:key=value,... e.g. 'oracle:latency=0.6', 'scripted:latency=0.4'")
     return 0
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535, not {port}")
+    return port
 
 
 def _task_names() -> list[str]:
@@ -562,18 +595,43 @@ def _devices(args: argparse.Namespace) -> int:
     return devices_command(args)
 
 
+def _arena_parsers(sub: Any) -> None:
+    from duplex.report.arena_cli import add_parsers
+
+    add_parsers(sub)
+
+
+@command("arena")
+def _arena(args: argparse.Namespace) -> int:
+    from duplex.report.arena_cli import arena_command
+
+    return arena_command(args)
+
+
+@command("rubric")
+def _rubric(args: argparse.Namespace) -> int:
+    from duplex.report.arena_cli import rubric_command
+
+    return rubric_command(args)
+
+
 @command("score")
 def _score(args: argparse.Namespace) -> int:
-    import json
 
     from duplex.report.fdb import score_fdb_folder
     from duplex.report.table import format_summary
 
+    if args.json is not None:  # a bad path is found now, not after every sample was scored
+        check_output_file(args.json, "--json")
     results = score_fdb_folder(args.fdb, args.task)
     print(format_summary(results.summary))
     if args.json is not None:
         from duplex.report.documents import to_json
+        from duplex.writing import write_json
 
         doc = {"summary": to_json(results.summary), "rows": [to_json(r) for r in results.rows]}
-        args.json.write_text(json.dumps(doc, indent=2, default=str))
+        write_json(args.json, doc, what="the scores")
+    if results.summary.items.ok == 0:
+        print("duplex-bench: nothing could be scored (every sample failed)", file=sys.stderr)
+        return 1
     return 0

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import duplex
+from duplex.writing import redact
 
 #: Distributions whose versions can change a figure; absent ones are recorded as None.
 TRACKED = (
@@ -60,7 +61,7 @@ def file_sha256(path: Path, digits: int = 16) -> str:
 
 def run_folder(kind: str, model: str, root: Path = Path("runs")) -> Path:
     """The default folder of a run: ``runs/<kind>-<model slug>-<local time>``."""
-    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in model)[:48]
+    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in redact(model))[:48]
     return root / f"{kind}-{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 

@@ -24,16 +24,12 @@ from duplex.scenarios import SUITES
 from duplex.scenarios.base import ScenarioItem
 from duplex.simulator.gcpause import few_gc_pauses
 from duplex.simulator.recording import Recording
-from duplex.simulator.session import (
-    SessionFailed,
-    SessionOptions,
-    run_lockstep,
-    run_realtime,
-)
+from duplex.simulator.session import SessionFailed, SessionOptions, run_lockstep, run_realtime
 from duplex.simulator.session_folder import write_session_folder
 from duplex.speech.asr import asr_provenance
 from duplex.speech.vad import vad_provenance
 from duplex.timeline import SPIN_MARGIN_S, measured, no_compute
+from duplex.writing import redact
 
 if TYPE_CHECKING:
     from duplex.conversation import ExaminerSide
@@ -178,6 +174,8 @@ class _Run:
             **{
                 **asdict(config),
                 "out": str(self.folder),
+                # The spec as recorded: credentials in a model URL are never written anywhere.
+                "model": redact(config.model),
                 "export_fdb": None if config.export_fdb is None else str(config.export_fdb),
                 "clock": self.clock,
                 "suite": self.suite.name,
@@ -216,7 +214,10 @@ class _Run:
         """Write the session folder, analyse the output and score it (thread-safe)."""
         annotations = recording.annotations or item.annotations
         write_session_folder(
-            self.store.session_dir(item.item_id), recording, item, {"model": self.config.model}
+            self.store.session_dir(item.item_id),
+            recording,
+            item,
+            {"model": self.run_doc.config.model},
         )
         analysis = analyze_output(recording, vad=self.config.vad, asr=self.asr)
         task = self.task

@@ -22,7 +22,6 @@ error message (kind 5), since a model that far behind real time cannot hold a co
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import itertools
 import logging
 import time
@@ -42,14 +41,15 @@ from duplex.errors import ConfigError, DuplexError, ModelError, ProtocolError
 from duplex.events import ModelAudio, ModelAudioCleared, ModelFailed, ModelText
 from duplex.models.base import (
     LockstepModel,
-    LockstepSession,
     Model,
     SessionInfo,
     StepOutput,
     StreamingModel,
     StreamingSession,
 )
+from duplex.playout import FrameReader, frame_reader
 from duplex.protocols import moshi
+from duplex.simulator.adapters import StepWorker
 from duplex.timeline import RealtimeClock
 
 log = logging.getLogger(__name__)
@@ -73,43 +73,6 @@ class ServeOptions:
     max_playout_s: float = 60.0
 
 
-class _Playout:
-    """A streaming model's audio as a speaker would play it, read out one frame at a time."""
-
-    def __init__(self, max_samples: int) -> None:
-        self.pos = 0  # session sample of buf[0]: the next sample to send
-        self.cursor = 0  # where the next chunk may start playing
-        self.buf = np.zeros(0, np.float32)
-        self.max_samples = max_samples
-        self.dropped_samples = 0
-
-    def add(self, at: int, x: Samples) -> None:
-        start = max(self.cursor, at, self.pos)  # audio later than what was sent plays at once
-        offset = start - self.pos
-        if offset + x.size > self.max_samples:
-            self.dropped_samples += x.size
-            return
-        if self.buf.size < offset + x.size:
-            self.buf = np.concatenate(
-                [self.buf, np.zeros(offset + x.size - self.buf.size, np.float32)]
-            )
-        self.buf[offset : offset + x.size] = x
-        self.cursor = start + x.size
-
-    def cut(self, at: int) -> None:
-        at = max(at, self.pos)
-        self.buf = self.buf[: at - self.pos]
-        self.cursor = min(self.cursor, at)
-
-    def take(self) -> Samples:
-        out = np.zeros(FRAME, np.float32)
-        n = min(FRAME, self.buf.size)
-        out[:n] = self.buf[:n]
-        self.buf = self.buf[n:]
-        self.pos += FRAME
-        return out
-
-
 class _Bridge:
     """One model session answering frames: ``step`` returns the frame to send back."""
 
@@ -121,29 +84,26 @@ class _Bridge:
 
 
 class _LockstepBridge(_Bridge):
-    def __init__(self, session: LockstepSession, pool: concurrent.futures.ThreadPoolExecutor):
-        self.session, self.pool = session, pool
+    """Steps the model once per received frame, as the real-time driver does (one worker)."""
+
+    def __init__(self, worker: StepWorker) -> None:
+        self.worker = worker
 
     @classmethod
     async def open(cls, model: LockstepModel, info: SessionInfo) -> _LockstepBridge:
-        pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="serve-step")
-        session = await asyncio.get_running_loop().run_in_executor(pool, model.open, info)
-        return cls(session, pool)
+        return cls(await StepWorker.open(model, info))
 
     async def step(self, frame: Samples) -> StepOutput:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, self.session.step, frame)
+        return await self.worker.step(frame)
 
     async def close(self) -> None:
-        # A step stuck in native code cannot be interrupted: leave its thread to finish.
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self.session.close()
+        self.worker.close()
 
 
 class _StreamingBridge(_Bridge):
     def __init__(self, session: StreamingSession, clock: RealtimeClock, max_playout: int) -> None:
         self.session, self.clock = session, clock
-        self.playout = _Playout(max_playout)
+        self.playout = FrameReader(FRAME, frame_reader(max_playout))
         self.texts: list[str] = []
         self.failure: str | None = None
         self.pump = asyncio.create_task(self._pump(), name="serve-events")

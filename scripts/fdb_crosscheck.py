@@ -40,6 +40,20 @@ samples have ``input.wav`` and ``output.wav`` and compares its intervals with
 ``output.wav`` (and ``input.wav``), in both of the anchor's call forms, and prints the largest
 difference in seconds.
 
+Their venv (outside this repository; their requirements pin neither silero-vad nor torch, and
+silero-vad 6.0/6.1 carry the model we embed, so 6.1.0 is pinned here)::
+
+    python3.11 -m venv FDB_VENV
+    FDB_VENV/bin/pip install torch==2.13.0
+    echo 'torch==2.13.0' > pin.txt
+    FDB_VENV/bin/pip install -c pin.txt numpy scipy tqdm soundfile packaging openai python-dotenv
+    FDB_VENV/bin/pip install --no-deps silero-vad==6.1.0 torchaudio==2.8.0
+    rm FDB_VENV/lib/python3.11/site-packages/torchaudio/lib/*.so   # a CUDA build; unused here
+
+torchaudio 2.8 still reads wavs through soundfile in pure Python, and the scripts use only its
+``load`` and ``functional.resample``; its C++ extension is a CUDA build that does not load on a
+CPU machine, hence removed.
+
 Figures are compared at 1e-6. Backchannel frequency: the anchor prints its means with 4
 decimals, so the per-item figure is its printed prediction count over the file's duration (its
 own formula); the folder figure is then the mean of the per-item ones (``np.mean``, as it does).

@@ -129,6 +129,7 @@ def test_export_fdb_then_score_it(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert (
         main([*args, "--out", str(tmp_path / "r"), "--export-fdb", str(fdb), "--no-progress"]) == 0
     )
+    fdb = fdb / "pause_handling"  # one folder a task, as the anchor's scripts read them
     samples = sorted(p.name for p in fdb.iterdir() if p.is_dir())
     assert len(samples) == 2
     for name in ("input.wav", "output.wav", "pause.json", "output.json"):

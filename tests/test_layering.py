@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "duplex.annotations",
             "duplex.playout",
             "duplex.progress",
+            "duplex.writing",
         ),
     ),
     ("speech", ("duplex.speech",)),
@@ -36,7 +37,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("scenarios", ("duplex.scenarios",)),
     ("simulator", ("duplex.simulator",)),
     ("metrics", ("duplex.metrics",)),
-    ("scorers", ("duplex.judges", "duplex.probes", "duplex.arena")),
+    ("judges", ("duplex.judges",)),
+    ("scorers", ("duplex.probes", "duplex.arena")),
     ("report", ("duplex.report",)),
     (
         "app",

@@ -112,9 +112,10 @@ def test_a_toy_task_runs_through_every_command(
     # export while running, then score the folders as Full-Duplex-Bench samples
     args = [*common, "--model", "oracle:latency=0.5", "--out", str(tmp_path / "e")]
     assert main([*args, "--export-fdb", str(fdb)]) == 0
-    assert sorted(p.name for p in fdb.iterdir()) == [f"toy-{i}" for i in range(1, 7)]
+    assert sorted(p.name for p in (fdb / "toy").iterdir()) == [str(i) for i in range(1, 7)]
+    assert json.loads((fdb / "fdb_map.json").read_text())["toy"]["1"] == "toy-1"
     scored = tmp_path / "scored.json"
-    assert main(["score", "--fdb", str(fdb), "--task", "toy", "--json", str(scored)]) == 0
+    assert main(["score", "--fdb", str(fdb / "toy"), "--task", "toy", "--json", str(scored)]) == 0
     doc = json.loads(scored.read_text())
     lat = doc["summary"]["metrics"]["answer_latency_s"]["mean"]
     assert lat == pytest.approx(summary["metrics"]["answer_latency_s"]["mean"], abs=1e-3)

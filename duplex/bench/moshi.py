@@ -34,7 +34,8 @@ from duplex.bench.base import Benchmark
 from duplex.scenarios import load_suite
 from duplex.scenarios.base import ScenarioItem
 from duplex.simulator.batch import run_lockstep_batch
-from duplex.simulator.session import SessionOptions, measured, run_lockstep
+from duplex.simulator.session import SessionOptions, run_lockstep
+from duplex.timeline import measured
 
 TARGET_SPEEDUP = 4.0
 TARGET_HARNESS_SHARE = 0.05

@@ -66,15 +66,19 @@ def load_conversation_judge(text: str) -> Any:
 
 
 def check_judge_spec(text: str) -> JudgeSpec:
-    """Parse a spec and check its name, without loading anything (fail before a long run)."""
+    """Parse a spec and check it as far as can be done before a long run: its name, its
+    arguments and the key it needs. Building a judge loads no model and opens no connection
+    (the embedded one loads its model on first use; API clients connect on first request), so
+    the judge is built and closed here: whatever it would refuse, it refuses now."""
     spec = parse_judge_spec(text)
     if spec.name not in JUDGES:
         JUDGES.get(spec.name)  # raises with "did you mean"
+    JUDGES.get(spec.name)(spec).close()
     return spec
 
 
 def load_judge(text: str) -> Judge:
-    spec = check_judge_spec(text)
+    spec = parse_judge_spec(text)
     return JUDGES.get(spec.name)(spec)
 
 

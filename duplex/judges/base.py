@@ -48,35 +48,44 @@ class JudgeInput:
         return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """One rating. ``score`` None means missing, and ``reason`` then says why."""
+@dataclass(frozen=True, kw_only=True)
+class Judged:
+    """Who decided, with which prompt, and why: the part every kind of verdict shares (a
+    rating, a preference between two responses). ``cached``: it came from the verdict cache."""
 
-    score: int | None
     reason: str
     judge: str
     model: str
     prompt_version: str
     raw: str = ""
-    #: a continuous relevance behind the score, when the judge has one (the embedded scorer)
-    value: float | None = None
     cached: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k != "cached"}
 
+    @staticmethod
+    def common(doc: dict[str, Any]) -> dict[str, Any]:
+        """The shared fields of a verdict's JSON, for a subclass's ``from_json``."""
+        return {
+            "reason": str(doc.get("reason", "")),
+            "judge": str(doc["judge"]),
+            "model": str(doc["model"]),
+            "prompt_version": str(doc["prompt_version"]),
+            "raw": str(doc.get("raw", "")),
+        }
+
+
+@dataclass(frozen=True)
+class Verdict(Judged):
+    """One rating. ``score`` None means missing, and ``reason`` then says why."""
+
+    score: int | None
+    #: a continuous relevance behind the score, when the judge has one (the embedded scorer)
+    value: float | None = None
+
     @classmethod
     def from_json(cls, doc: dict[str, Any], *, cached: bool = False) -> Verdict:
-        return cls(
-            score=doc.get("score"),
-            reason=str(doc.get("reason", "")),
-            judge=str(doc["judge"]),
-            model=str(doc["model"]),
-            prompt_version=str(doc["prompt_version"]),
-            raw=str(doc.get("raw", "")),
-            value=doc.get("value"),
-            cached=cached,
-        )
+        return cls(doc.get("score"), doc.get("value"), **cls.common(doc), cached=cached)
 
 
 class Judge(Protocol):

@@ -9,10 +9,12 @@ and the reason: a failed judgement is recorded as missing, never as a default sc
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from duplex.judges.base import Judge, JudgeError, JudgeInput, RetryableError, Verdict
 from duplex.judges.cache import VerdictCache, cache_key
@@ -40,7 +42,14 @@ DEFAULT_BACKOFF = Backoff()
 
 
 def missing(judge: Judge, reason: str, raw: str = "") -> Verdict:
-    return Verdict(None, reason, judge.name, judge.model, judge.prompt_version, raw=raw)
+    return Verdict(
+        None,
+        reason=reason,
+        judge=judge.name,
+        model=judge.model,
+        prompt_version=judge.prompt_version,
+        raw=raw,
+    )
 
 
 def rate_with_retries(
@@ -92,3 +101,24 @@ def judge_items(
             for index, verdict in zip(todo, pool.map(one, todo), strict=True):
                 out[index] = verdict
     return [v for v in out if v is not None]
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Closable)
+
+
+@contextlib.contextmanager
+def owned(given: C | None, make: Callable[[], C]) -> Iterator[C]:
+    """``given`` if a caller passed one (it stays theirs to close), else one made here and
+    closed when the block ends: how a command uses a judge or a cache it may be handed."""
+    if given is not None:
+        yield given
+        return
+    made = make()
+    try:
+        yield made
+    finally:
+        made.close()

@@ -31,6 +31,7 @@ from duplex.judges.base import (
     parse_rating,
     redact_spec,
 )
+from duplex.writing import redact
 
 _COMMON = ("model", "base_url", "api_key", "timeout", "concurrency", "attempts", "prompt")
 _RETRY_STATUS = {408, 409, 429}
@@ -76,13 +77,13 @@ def classify(exc: Exception, sdk: Any) -> JudgeError:
         return RetryableError("request timed out")
     if isinstance(exc, sdk.APIStatusError):
         status = exc.status_code
-        message = f"HTTP {status}: {str(exc)[:200]}"
+        message = f"HTTP {status}: {redact(str(exc))[:200]}"
         if status in _RETRY_STATUS or status >= 500:
             return RetryableError(message, retry_after(exc.response.headers))
         return JudgeError(message)
     if isinstance(exc, sdk.APIConnectionError):
         return RetryableError(f"connection failed: {type(exc).__name__}")
-    return JudgeError(f"{type(exc).__name__}: {str(exc)[:200]}")
+    return JudgeError(f"{type(exc).__name__}: {redact(str(exc))[:200]}")
 
 
 class _ApiJudge:
@@ -106,7 +107,14 @@ class _ApiJudge:
         score, why = parse_rating(text)
         if score is None:
             raise JudgeError(f"malformed answer: {why}")
-        return Verdict(score, analysis_of(text), self.name, self.model, self.prompt_version, text)
+        return Verdict(
+            score,
+            reason=analysis_of(text),
+            judge=self.name,
+            model=self.model,
+            prompt_version=self.prompt_version,
+            raw=text,
+        )
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -144,12 +152,12 @@ class AnthropicJudge(_ApiJudge):
     def rate(self, item: JudgeInput) -> Verdict:
         return self.verdict(self.complete(self.prompt.system, self.prompt.render(item)))
 
-    def complete(self, system: str, user: str) -> str:
-        """The model's answer to one user message (the examiner writes its lines with this)."""
+    def complete(self, system: str, user: str, max_tokens: int = MAX_TOKENS) -> str:
+        """The answer's text to one system + user message (also used by the arena judges)."""
         try:
             reply = self.client.messages.create(
                 model=self.model,
-                max_tokens=MAX_TOKENS,
+                max_tokens=max_tokens,
                 # No temperature: this SDK's Messages API no longer takes one. Re-runs are
                 # identical through the verdict cache, not through sampling settings.
                 system=system,
@@ -195,12 +203,12 @@ class OpenAICompatibleJudge(_ApiJudge):
     def rate(self, item: JudgeInput) -> Verdict:
         return self.verdict(self.complete(self.prompt.system, self.prompt.render(item)))
 
-    def complete(self, system: str, user: str) -> str:
-        """The model's answer to one user message (the examiner writes its lines with this)."""
+    def complete(self, system: str, user: str, max_tokens: int = MAX_TOKENS) -> str:
+        """The answer's text to one system + user message (also used by the arena judges)."""
         try:
             reply = self.client.chat.completions.create(
                 model=self.model,
-                max_tokens=MAX_TOKENS,
+                max_tokens=max_tokens,
                 temperature=0,
                 messages=[
                     {"role": "system", "content": system},

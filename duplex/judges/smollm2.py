@@ -171,12 +171,12 @@ class SmolLM2Judge:
         reason = f"relevance {value:+.3f} nats/token (log-likelihoods {parts})"
         return Verdict(
             score,
-            reason,
-            self.name,
-            self.model,
-            self.prompt_version,
+            round(value, 6),
+            reason=reason,
+            judge=self.name,
+            model=self.model,
+            prompt_version=self.prompt_version,
             raw=json.dumps(parts),
-            value=round(value, 6),
         )
 
     def close(self) -> None:

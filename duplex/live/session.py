@@ -7,7 +7,8 @@ channel is shifted earlier by the input latency (the sound reached the microphon
 its sample reached us) and the model channel later by the output latency (a played sample is heard
 that long after it leaves us). The model channel is what was actually played, not what the model
 sent: audio is queued for the speaker as it arrives and played out at the device's pace, so
-network bursts, stalls (gaps) and ``ModelAudioCleared`` (queue dropped) are heard as they were.
+network bursts, stalls (gaps) and ``ModelAudioCleared`` (queue dropped) are heard as they were;
+only digital silence behind a backlog is dropped (:data:`duplex.playout.SPEAKER`).
 
 Frames. User audio is cut into frames of ``frame_ms`` at the session rate and sent as soon as a
 frame is complete, which on a real device is when its last sample has been captured; how late
@@ -39,16 +40,15 @@ from duplex.errors import ConfigError
 from duplex.events import Event, ModelAudio, ModelAudioCleared, ModelFailed
 from duplex.live.devices import AudioIO
 from duplex.live.status import LiveStatus
-from duplex.models.base import LockstepModel, Model, SessionInfo, StreamingModel
-from duplex.simulator.adapters import LockstepAsStreaming
+from duplex.models.base import Model, SessionInfo, StreamingSession
+from duplex.playout import SPEAKER, DeviceQueue
+from duplex.simulator.adapters import as_streaming
 from duplex.simulator.recording import Recording
 from duplex.timeline import RealtimeClock
 
 #: Captured blocks waiting for the event loop; beyond this (a device without a clock, or a loop
 #: stalled for seconds) the oldest are dropped and counted rather than growing without bound.
 MAX_BACKLOG_S = 5.0
-#: Model samples below this magnitude are silence for skipping a backlog.
-SILENCE_LEVEL = 1e-4
 
 
 @dataclass(frozen=True)
@@ -177,95 +177,10 @@ class _Stream:
 QQ_LEAD = 4
 
 
-class Playout:
-    """The speaker's queue, shared with the device thread: model audio at the device rate.
-
-    When a chunk arrives late the queue has run dry and everything after it plays that much later;
-    left alone, every hiccup of the event loop (or burst of a resampler) would add to the model's
-    latency for the rest of the session. So whatever is waiting beyond ``max_queue`` samples is a
-    backlog, and digital silence in it is dropped as chunks arrive: an arriving silent chunk, and
-    queued silence before an arriving chunk of speech (a late silent frame still playing would
-    otherwise hold back the speech right behind it). Speech is never cut. Frame-synchronous models
-    find the queue empty when their next frame arrives, so only a backlog is ever dropped.
-    """
-
-    def __init__(self, max_queue: int = 0) -> None:
-        self._lock = threading.Lock()
-        self._chunks: collections.deque[Samples] = collections.deque()
-        self._silent: collections.deque[bool] = collections.deque()
-        self._offset = 0
-        self._queued = 0
-        self.max_queue = max_queue
-        self.cleared_samples = 0
-        self.skipped_silence = 0
-
-    def push(self, x: Samples) -> None:
-        if not x.size:
-            return
-        silent = not np.any(np.abs(x) > SILENCE_LEVEL)
-        with self._lock:
-            excess = self._queued - self.max_queue
-            if excess > 0 and silent:
-                drop = min(excess, x.size)
-                self.skipped_silence += drop
-                x = x[drop:]
-                if not x.size:
-                    return
-            elif excess > 0:
-                self._drop_queued_silence(excess)
-            self._chunks.append(x)
-            self._silent.append(silent)
-            self._queued += x.size
-
-    def _drop_queued_silence(self, excess: int) -> None:
-        """Up to ``excess`` samples of the silence queued last, newest first (lock held)."""
-        for i in range(len(self._chunks) - 1, -1, -1):
-            if excess <= 0 or not self._silent[i]:
-                break
-            head = i == 0
-            left = self._chunks[i].size - (self._offset if head else 0)
-            drop = min(excess, left)
-            self._chunks[i] = self._chunks[i][: self._chunks[i].size - drop]
-            self._queued -= drop
-            self.skipped_silence += drop
-            excess -= drop
-        while self._chunks and self._chunks[-1].size <= (
-            self._offset if len(self._chunks) == 1 else 0
-        ):
-            self._chunks.pop()
-            self._silent.pop()
-            if not self._chunks:
-                self._offset = 0
-
-    def clear(self) -> None:
-        with self._lock:
-            self.cleared_samples += sum(c.size for c in self._chunks) - self._offset
-            self._chunks.clear()
-            self._silent.clear()
-            self._offset = 0
-            self._queued = 0
-
-    def pull(self, out: Samples) -> None:
-        """Fill ``out`` from the queue; what the queue lacks stays silent."""
-        filled = 0
-        with self._lock:
-            while filled < out.size and self._chunks:
-                head = self._chunks[0]
-                take = min(out.size - filled, head.size - self._offset)
-                out[filled : filled + take] = head[self._offset : self._offset + take]
-                filled += take
-                self._offset += take
-                self._queued -= take
-                if self._offset == head.size:
-                    self._chunks.popleft()
-                    self._silent.popleft()
-                    self._offset = 0
-
-
 class _DeviceBridge:
     """What the device thread does per block, and the hand-over to the event loop."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, rate: int, playout: Playout) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, rate: int, playout: DeviceQueue) -> None:
         self.loop = loop
         self.playout = playout
         self.captured: collections.deque[Samples] = collections.deque()
@@ -300,14 +215,6 @@ class _DeviceBridge:
         self.wake.set()
 
 
-def as_streaming(model: Model) -> StreamingModel:
-    if isinstance(model, StreamingModel):
-        return model
-    if isinstance(model, LockstepModel):
-        return LockstepAsStreaming(model)
-    raise ConfigError(f"model {model.spec!r} is neither lock-step nor streaming")
-
-
 async def run_live(
     model: Model,
     device: AudioIO,
@@ -332,132 +239,168 @@ async def run_live(
     deadline = max(opts.connect_timeout_s, streaming.connect_timeout_s + 5.0)
     async with asyncio.timeout(deadline):
         session = await streaming.connect(info, clock)
+    live = _LiveSession(session, clock, device, opts, frame, status_out, stop or asyncio.Event())
+    return await live.run(folder)
 
-    loop = asyncio.get_running_loop()
-    stop = stop or asyncio.Event()
-    playout = Playout()
-    bridge = _DeviceBridge(loop, device.rate, playout)
-    mic_in, played_in = _Stream(device.rate, rate), _Stream(device.rate, rate, "HQ")
-    to_device = _Stream(rate, device.rate)
-    pending = np.zeros(QQ_LEAD if device.rate != rate else 0, np.float32)
-    lateness: list[float] = []
-    events: list[Event] = []
-    audio_chunks = [0, 0]  # ModelAudio events, samples
-    reason: list[str] = []
-    status = LiveStatus(rate)
-    limit = None if opts.duration_s is None else round(opts.duration_s * rate)
-    files: SessionFiles | None = None
 
-    def take_blocks(last: bool = False) -> None:
-        nonlocal pending
+class _LiveSession:
+    """One live session once the model is connected: the tasks, their state and the teardown."""
+
+    def __init__(
+        self,
+        session: StreamingSession,
+        clock: RealtimeClock,
+        device: AudioIO,
+        opts: LiveOptions,
+        frame: int,
+        status_out: TextIO | None,
+        stop: asyncio.Event,
+    ) -> None:
+        rate = clock.rate
+        self.session, self.clock, self.device, self.opts = session, clock, device, opts
+        self.rate, self.frame = rate, frame
+        self.status_out, self.stop = status_out, stop
+        self.loop = asyncio.get_running_loop()
+        self.playout = DeviceQueue(SPEAKER)
+        self.bridge = _DeviceBridge(self.loop, device.rate, self.playout)
+        self.mic_in, self.played_in = _Stream(device.rate, rate), _Stream(device.rate, rate, "HQ")
+        self.to_device = _Stream(rate, device.rate)
+        self.pending = np.zeros(QQ_LEAD if device.rate != rate else 0, np.float32)
+        self.lateness: list[float] = []
+        self.events: list[Event] = []
+        self.audio_chunks = self.audio_samples = 0  # ModelAudio events received, and samples
+        self.reasons: list[str] = []
+        self.status = LiveStatus(rate)
+        self.limit = None if opts.duration_s is None else round(opts.duration_s * rate)
+        self.files: SessionFiles | None = None
+        self.samples = 0
+
+    async def run(self, folder: Path) -> LiveResult:
+        handled = _on_sigint(self.loop, self.stop, self.reasons)
+        self.clock.start()
+        try:
+            self.device.start(self.bridge.on_block)
+            # Latencies are known once the device is open (PortAudio reports them for the stream).
+            self.files = SessionFiles(
+                folder,
+                self.rate,
+                round(self.device.input_latency * self.rate),
+                round(self.device.output_latency * self.rate),
+                self.limit,
+            )
+            await self._supervise()
+        finally:
+            transport = await self._close(handled)
+        timings = self._timings(transport)
+        self.events.sort(key=lambda e: e.at)
+        return LiveResult(
+            folder, self.rate, self.samples, self.events, timings, timings["stop_reason"]
+        )
+
+    async def _supervise(self) -> None:
+        """Run until the first task ends or ``stop``; every task is ended before an error rises."""
+        tasks = [
+            asyncio.create_task(self._pump(), name="live-pump"),
+            asyncio.create_task(self._receive(), name="live-receive"),
+        ]
+        stopper = asyncio.create_task(self.stop.wait(), name="live-stop")
+        try:
+            done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in [*tasks, stopper]:
+                t.cancel()
+            await asyncio.gather(*tasks, stopper, return_exceptions=True)
+        for t in tasks:
+            if t in done and not t.cancelled() and (error := t.exception()) is not None:
+                raise error
+
+    def _take_blocks(self, last: bool = False) -> None:
+        files, bridge = self.files, self.bridge
         assert files is not None
         # Only what is there now: a device without a clock refills the queue as fast as we drain.
         for _ in range(len(bridge.captured)):
             c = bridge.captured.popleft()
             bridge.backlog -= c.size
             p = bridge.played.popleft()
-            u, m = mic_in.push(c), played_in.push(p)
+            u, m = self.mic_in.push(c), self.played_in.push(p)
             files.add(u, m)
-            status.push(u, m)
-            pending = np.concatenate([pending, u]) if pending.size else u
+            self.status.push(u, m)
+            self.pending = np.concatenate([self.pending, u]) if self.pending.size else u
         if last:
             empty = np.zeros(0, np.float32)
-            files.add(mic_in.push(empty, last=True), played_in.push(empty, last=True))
+            files.add(self.mic_in.push(empty, last=True), self.played_in.push(empty, last=True))
 
-    async def pump() -> None:
-        nonlocal pending
-        n = 0
-        while not stop.is_set():
-            await bridge.wake.wait()
-            bridge.wake.clear()
-            take_blocks()
-            while pending.size >= frame and (limit is None or n * frame < limit):
-                f, pending = pending[:frame].copy(), pending[frame:]
-                lateness.append(clock.now() - (n + 1) * frame / rate)
-                await session.send(f)
+    async def _pump(self) -> None:
+        frame, limit, n = self.frame, self.limit, 0
+        while not self.stop.is_set():
+            await self.bridge.wake.wait()
+            self.bridge.wake.clear()
+            self._take_blocks()
+            while self.pending.size >= frame and (limit is None or n * frame < limit):
+                f, self.pending = self.pending[:frame].copy(), self.pending[frame:]
+                self.lateness.append(self.clock.now() - (n + 1) * frame / self.rate)
+                await self.session.send(f)
                 n += 1
             if limit is not None and n * frame >= limit:
-                reason.append("duration")
-                stop.set()
-            status.show(status_out, clock.now(), every=opts.status_every_s)
+                self.reasons.append("duration")
+                self.stop.set()
+            self.status.show(self.status_out, self.clock.now(), every=self.opts.status_every_s)
 
-    async def receive() -> None:
-        async for event in session.events():
+    async def _receive(self) -> None:
+        async for event in self.session.events():
             if isinstance(event, ModelAudio):
-                audio_chunks[0] += 1
-                audio_chunks[1] += event.samples.size
-                playout.push(to_device.push(event.samples))
+                self.audio_chunks += 1
+                self.audio_samples += event.samples.size
+                self.playout.push(self.to_device.push(event.samples))
                 continue
             if isinstance(event, ModelAudioCleared):
-                playout.clear()
-            events.append(event)
+                self.playout.clear()
+            self.events.append(event)
             if isinstance(event, ModelFailed):
-                reason.append(f"model failed: {event.reason}")
+                self.reasons.append(f"model failed: {event.reason}")
                 break
-        reason.append("model ended")
-        stop.set()
+        self.reasons.append("model ended")
+        self.stop.set()
 
-    handled = _on_sigint(loop, stop, reason)
-    clock.start()
-    try:
-        device.start(bridge.on_block)
-        # Latencies are known once the device is open (PortAudio reports them for the stream).
-        files = SessionFiles(
-            folder,
-            rate,
-            round(device.input_latency * rate),
-            round(device.output_latency * rate),
-            limit,
-        )
-        tasks = [
-            asyncio.create_task(pump(), name="live-pump"),
-            asyncio.create_task(receive(), name="live-receive"),
-        ]
-        stopper = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
-        for t in done:
-            if t is not stopper and t.exception() is not None:
-                raise t.exception()  # type: ignore[misc]
-        for t in [*tasks, stopper]:
-            t.cancel()
-        await asyncio.gather(*tasks, stopper, return_exceptions=True)
-    finally:
-        device.stop()
-        bridge.closed = True
+    async def _close(self, handled: bool) -> dict[str, Any]:
+        """Stop the device and the model, write what is left; the transport's counters."""
+        self.device.stop()
+        self.bridge.closed = True
         if handled:
-            loop.remove_signal_handler(signal.SIGINT)
-        transport = session.stats()
-        await session.aclose()
-        if status_out is not None:
-            status.show(status_out, clock.now(), every=0.0, final=True)
-        if files is not None:
-            take_blocks(last=True)
-            samples = files.close()
-    lat = np.asarray(lateness or [0.0])
-    timings: dict[str, Any] = {
-        "clock": "realtime",
-        "source": "live",
-        "frame_size": frame,
-        "frames": len(lateness),
-        "send_lateness_ms_p50": float(np.percentile(lat, 50) * 1000),
-        "send_lateness_ms_p99": float(np.percentile(lat, 99) * 1000),
-        "send_lateness_ms_max": float(lat.max() * 1000),
-        "device": device.describe(),
-        "device_rate": device.rate,
-        "input_latency_s": device.input_latency,
-        "output_latency_s": device.output_latency,
-        "latency_compensated": True,
-        "captured_samples_dropped": bridge.dropped_samples,
-        "model_samples_cleared": playout.cleared_samples,
-        "model_silence_skipped_s": playout.skipped_silence / device.rate,
-        "model_audio_samples_received": audio_chunks[1],
-        "model_audio_chunks": audio_chunks[0],
-        "stop_reason": reason[0] if reason else "stopped",
-        **({"device_stats": device.stats()} if device.stats() else {}),
-        **({"transport": transport} if transport else {}),
-    }
-    events.sort(key=lambda e: e.at)
-    return LiveResult(folder, rate, samples, events, timings, timings["stop_reason"])
+            self.loop.remove_signal_handler(signal.SIGINT)
+        transport = self.session.stats()
+        await self.session.aclose()
+        if self.status_out is not None:
+            self.status.show(self.status_out, self.clock.now(), every=0.0, final=True)
+        if self.files is not None:
+            self._take_blocks(last=True)
+            self.samples = self.files.close()
+        return transport
+
+    def _timings(self, transport: dict[str, Any]) -> dict[str, Any]:
+        device, lat = self.device, np.asarray(self.lateness or [0.0])
+        return {
+            "clock": "realtime",
+            "source": "live",
+            "frame_size": self.frame,
+            "frames": len(self.lateness),
+            "send_lateness_ms_p50": float(np.percentile(lat, 50) * 1000),
+            "send_lateness_ms_p99": float(np.percentile(lat, 99) * 1000),
+            "send_lateness_ms_max": float(lat.max() * 1000),
+            "device": device.describe(),
+            "device_rate": device.rate,
+            "input_latency_s": device.input_latency,
+            "output_latency_s": device.output_latency,
+            "latency_compensated": True,
+            "captured_samples_dropped": self.bridge.dropped_samples,
+            "model_samples_cleared": self.playout.cleared_samples,
+            "model_silence_skipped_s": self.playout.skipped_silence / device.rate,
+            "model_audio_samples_received": self.audio_samples,
+            "model_audio_chunks": self.audio_chunks,
+            "stop_reason": self.reasons[0] if self.reasons else "stopped",
+            **({"device_stats": device.stats()} if device.stats() else {}),
+            **({"transport": transport} if transport else {}),
+        }
 
 
 def _on_sigint(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, reason: list[str]) -> bool:

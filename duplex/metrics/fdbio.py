@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
+from duplex import writing
 from duplex.audio import Samples, resample
 from duplex.errors import ScenarioError
 from duplex.simulator.recording import Recording
@@ -33,10 +34,8 @@ def load_json(path: Path) -> Any:
 
 
 def write_json(path: Path, doc: Any) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
-    tmp.replace(path)
+    """Write atomically (a reader never sees half a file), as every file we write."""
+    writing.write_json(path, doc, what=path.name)
 
 
 def number(x: Any, path: Path, field: str) -> float:

@@ -62,6 +62,9 @@ MODELS.add(
     "duplex.models.moshi_local:make_moshi",
     "Moshi in process (extra [moshi]): moshi:dir=PATH or moshi:config=,lm=,mimi=,tokenizer=",
 )
+_GEM = "duplex.models.transports.gemini_ws:make_gemini_ws"
+MODELS.add("gemini+wss", _GEM, "Gemini Live, gemini+wss://generativelanguage.googleapis.com")
+MODELS.add("gemini+ws", _GEM, "a local server speaking Gemini Live's messages")
 
 
 def parse_spec(text: str) -> ModelSpec:

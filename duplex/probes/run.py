@@ -36,6 +36,7 @@ from duplex.probes.scoring import (
 )
 from duplex.probes.sets import SETS, ProbeItem, ProbeSet, load_set
 from duplex.speech.wer import word_errors
+from duplex.writing import write_text
 
 RESULTS_FORMAT = 1
 REFERENCE = "t2t"
@@ -455,9 +456,9 @@ def write_results(run: ProbeRun, out: Path) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
         path = out / "probe.json"
-        tmp = out / ".probe.json.tmp"
-        tmp.write_text(json.dumps(run.to_json(), indent=1, allow_nan=False) + "\n", "utf-8")
-        tmp.replace(path)
+        write_text(
+            path, json.dumps(run.to_json(), indent=1, allow_nan=False) + "\n", what=path.name
+        )
     except OSError as exc:
         raise ResultsError(f"cannot write probe results to {out}: {exc.strerror or exc}") from exc
     return path

@@ -14,15 +14,17 @@ from __future__ import annotations
 import csv
 import gc
 import glob
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from duplex.errors import ConfigError, ResultsError
+from duplex.errors import ConfigError
 from duplex.probes.run import ALL, REFERENCE, ProbeConfig, ProbeRun, run_probe, write_results
 from duplex.probes.svg import Series, line_chart
+from duplex.writing import write_text
 
 PLACEHOLDER = "{checkpoint}"
 _STEP = re.compile(r"(?:checkpoint|global_step|step|iter|iteration|ckpt)[-_]?(\d+)", re.IGNORECASE)
@@ -111,18 +113,13 @@ def _flat(step: int, path: Path, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_csv(runs: Sequence[tuple[Checkpoint, ProbeRun]], path: Path) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".csv.tmp")
-        with tmp.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
-            writer.writeheader()
-            for c, run in runs:
-                for row in run.rows:
-                    writer.writerow(_flat(c.step, c.path, row))
-        tmp.replace(path)
-    except OSError as exc:
-        raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
+    writer.writeheader()
+    for c, run in runs:
+        for row in run.rows:
+            writer.writerow(_flat(c.step, c.path, row))
+    write_text(path, buf.getvalue(), what="the sweep table")
 
 
 def write_plot(runs: Sequence[tuple[Checkpoint, ProbeRun]], path: Path) -> None:
@@ -159,8 +156,4 @@ def write_plot(runs: Sequence[tuple[Checkpoint, ProbeRun]], path: Path) -> None:
         ],
         x_label="training step",
     )
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(svg, encoding="utf-8")
-    except OSError as exc:
-        raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    write_text(path, svg, what="the sweep plot")

@@ -14,7 +14,6 @@ Every verdict also goes to ``RUN/judgements.jsonl``.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -29,9 +28,11 @@ from duplex.judges.conversation import (
     ConversationVerdict,
     judge_conversation,
 )
+from duplex.judges.engine import owned
 from duplex.metrics.tasks import TASKS
 from duplex.report.documents import ResultRow, build_summary, to_json
 from duplex.report.store import RunStore
+from duplex.writing import append_line
 
 TASK = "conversation"
 JUDGEMENTS = "judgements.jsonl"
@@ -65,14 +66,6 @@ def judged_row(row: ResultRow, verdict: ConversationVerdict) -> ResultRow:
     )
 
 
-def _append(path: Path, lines: list[dict[str, Any]]) -> None:
-    with path.open("a") as f:
-        for doc in lines:
-            f.write(json.dumps(doc, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def judge_conversation_run(
     run_dir: Path | str,
     judge_spec: str,
@@ -88,20 +81,20 @@ def judge_conversation_run(
         raise ConfigError(f"{folder}: not a conversation run (task {old.task if old else None!r})")
     run_doc = store.read_run_doc()
     rows = store.read_results()
-    owned_judge, owned_cache = judge is None, cache is None
-    judge = judge or load_conversation_judge(judge_spec)
-    cache = cache or ConversationCache.default()
     judged: list[ResultRow] = []
     log: list[dict[str, Any]] = []
     missing: list[dict[str, Any]] = []
     cached = 0
-    try:
-        describe = judge.describe()
+    with (
+        owned(judge, lambda: load_conversation_judge(judge_spec)) as j,
+        owned(cache, ConversationCache.default) as c,
+    ):
+        describe = j.describe()
         for row in rows.values():
             if row.status != "ok":
                 continue
             item = ConversationInput.of(_conversation(store, row.item_id), row.turns)
-            verdict = judge_conversation(judge, item, cache=cache)
+            verdict = judge_conversation(j, item, cache=c)
             cached += verdict.cached
             if verdict.task_score is None:
                 missing.append({"item_id": row.item_id, "reason": verdict.reason})
@@ -115,14 +108,10 @@ def judge_conversation_run(
                     "judged_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 }
             )
-    finally:
-        if owned_judge:
-            judge.close()
-        if owned_cache:
-            cache.close()
     for row in judged:
         store.append(row)
-    _append(folder / JUDGEMENTS, log)
+    for doc in log:
+        append_line(folder / JUDGEMENTS, json.dumps(doc, ensure_ascii=False), what="judgements")
     latest = list(store.read_results().values())
     summary = build_summary(
         latest, TASKS.get(TASK), old.items.planned, run_doc.config, seed=run_doc.config.seed

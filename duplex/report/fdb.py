@@ -26,6 +26,7 @@ input is padded or truncated to it, the difference being recorded per row.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import Counter
@@ -36,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from duplex.annotations import Annotations
-from duplex.audio import fit_length, read_wav
+from duplex.audio import fit_length, read_wav, wav_shortfall
 from duplex.errors import ConfigError, DuplexError, ScenarioError
 from duplex.metrics import analyze_output, fdbio
 from duplex.metrics.fdb_rules import Stamp
@@ -44,6 +45,8 @@ from duplex.metrics.tasks import TASKS, FdbFormat, Task
 from duplex.report.documents import ResultRow, RunSettings, Summary, build_summary
 from duplex.simulator.recording import Recording
 from duplex.speech.asr import Transcript, Word
+
+_log = logging.getLogger(__name__)
 
 WORDS_FILE = "output.json"
 #: In an export folder: which of our items each numbered sample folder holds, per task.
@@ -114,6 +117,14 @@ def load_fdb_sample(
     _, fmt = fdb_task(task.name)
     model, rate = read_wav(folder / "output.wav")
     notes: dict[str, Any] = {}
+    short = wav_shortfall(folder / "output.wav")
+    if short:
+        notes["output_truncated_bytes"] = short
+        _log.warning(
+            "%s: the file is %d bytes shorter than its header says: scored as far as it goes",
+            folder / "output.wav",
+            short,
+        )
     if (folder / "input.wav").exists():
         user, _ = read_wav(folder / "input.wav", rate=rate)
         notes["input_length_mismatch_s"] = round((user.size - model.size) / rate, 4)

@@ -4,7 +4,8 @@ Everything is inline (CSS, a few lines of script, SVG, audio as data: URIs), so 
 offline and can be attached to an issue or a CI artefact. Contents:
 
 - a leaderboard across runs: the anchor's columns then ours (as the tasks declare them), each
-  cell a mean with its 95% bootstrap interval and n;
+  cell a mean with its 95% bootstrap interval and n; rubric scores and arena leaderboards when
+  the runs have them (:mod:`duplex.report.preference`);
 - metric-against-step plots when the runs are successive checkpoints (a step in run.json, the
   model spec or the folder name, or given explicitly);
 - per run: every metric with its interval, then one section per item: a timeline of both channels
@@ -28,6 +29,7 @@ from typing import Any
 from duplex.errors import AudioError, ConfigError, ResultsError
 from duplex.report.conversation_view import conversation_html
 from duplex.report.media import encode_clip, envelope, session_mix
+from duplex.report.preference import RUBRIC_NOTE, arena_section, rubric_columns
 from duplex.report.rundata import STEP_RE, RunData, number
 from duplex.report.runs import directions, expand_runs
 from duplex.report.svg import (
@@ -40,6 +42,7 @@ from duplex.report.svg import (
     timeline_svg,
 )
 from duplex.report.table import suite_columns
+from duplex.writing import write_text
 
 ENVELOPE_BINS = 480
 
@@ -205,6 +208,10 @@ def _leaderboard(runs: Sequence[RunData], ctx: _Ctx) -> str:
             "anchor's only up to the ASR backend, named per run below.</p>"
         )
         parts.append(_board(suites, ctx, suite_columns(), labels))
+    rubric = rubric_columns(suites)
+    if rubric:
+        parts.append(RUBRIC_NOTE)
+        parts.append(_board(suites, ctx, rubric, labels))
     if probes:
         parts.append(
             '<h3>Intelligence probes</h3><p class="note">Pairwise continuation accuracy '
@@ -461,6 +468,7 @@ def build_report(
         f"<header><h1>{escape(opts.title)}</h1><nav>{nav}</nav>"
         f'<p class="note">{escape(audio_note)}</p></header><main>'
         + _leaderboard(runs, ctx)
+        + arena_section(runs)
         + _step_plots(runs, ctx)
         + "".join(sections)
         + f"</main><script>{SCRIPT}</script></body></html>"
@@ -491,11 +499,7 @@ def write_report(
         runs = expand_runs(paths)
     page, ctx = build_report(runs, opts, steps)
     out = Path(out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(page, encoding="utf-8")
-    except OSError as exc:
-        raise ResultsError(f"{out}: cannot write the report ({exc.strerror or exc})") from exc
+    write_text(out, page, what="the report")
     return ReportInfo(out, len(page.encode()), len(runs), ctx.items, ctx.clips, ctx.audio_bytes)
 
 

@@ -5,7 +5,6 @@ conversation run is judged by :mod:`duplex.report.conversation`."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +14,7 @@ from duplex.errors import ConfigError
 from duplex.judges import load_judge
 from duplex.judges.base import Judge
 from duplex.judges.cache import VerdictCache
-from duplex.judges.engine import DEFAULT_BACKOFF, Backoff
+from duplex.judges.engine import DEFAULT_BACKOFF, Backoff, owned
 from duplex.judges.interruption import (
     HEADLINE,
     JUDGEMENTS,
@@ -28,26 +27,24 @@ from duplex.report.conversation import TASK as CONVERSATION
 from duplex.report.conversation import format_conversation_judged, judge_conversation_run
 from duplex.report.documents import FORMAT, to_json, upgrade_summary
 from duplex.report.store import RunStore
+from duplex.writing import append_line
 
 #: tasks whose runs a judge rates
 JUDGED_TASKS = (TASK, CONVERSATION)
 
 
 def _append(path: Path, judgements: Sequence[ItemJudgement], describe: dict[str, Any]) -> None:
-    with path.open("a") as f:
-        for j in judgements:
-            doc = {
-                "item_id": j.item_id,
-                "tor_fdb": j.tor_fdb,
-                "judge": describe,
-                "inputs": None if j.inputs is None else json.loads(j.inputs.key()),
-                "verdict": None if j.verdict is None else j.verdict.to_json(),
-                "cached": bool(j.verdict and j.verdict.cached),
-                "judged_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            }
-            f.write(json.dumps(doc, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    for j in judgements:
+        doc = {
+            "item_id": j.item_id,
+            "tor_fdb": j.tor_fdb,
+            "judge": describe,
+            "inputs": None if j.inputs is None else json.loads(j.inputs.key()),
+            "verdict": None if j.verdict is None else j.verdict.to_json(),
+            "cached": bool(j.verdict and j.verdict.cached),
+            "judged_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        append_line(path, json.dumps(doc, ensure_ascii=False), what="the judgements")
 
 
 def judge_run(
@@ -71,17 +68,9 @@ def judge_run(
             f"{' and '.join(repr(t) for t in JUDGED_TASKS)} runs"
         )
     rows = [to_json(r) for r in store.read_results().values()]
-    owned_judge, owned_cache = judge is None, cache is None
-    judge = judge or load_judge(judge_spec)
-    cache = cache or VerdictCache.default()
-    try:
-        judgements = judge_rows(judge, rows, cache=cache, concurrency=concurrency, backoff=backoff)
-        describe = judge.describe()
-    finally:
-        if owned_judge:
-            judge.close()
-        if owned_cache:
-            cache.close()
+    with owned(judge, lambda: load_judge(judge_spec)) as j, owned(cache, VerdictCache.default) as c:
+        judgements = judge_rows(j, rows, cache=c, concurrency=concurrency, backoff=backoff)
+        describe = j.describe()
     _append(folder / JUDGEMENTS, judgements, describe)
     result = aggregate(judgements, describe)
     summary.setdefault("metrics", {}).update(result["metrics"])

@@ -9,7 +9,8 @@ Extension point for other kinds of results (e.g. probe results, which are not se
 loader to :data:`LOADERS` - a function ``folder -> RunData | None`` that returns None for folders
 that are not its kind. Anything it returns is compared and reported like a suite run, as long as
 it fills ``items`` (per-item numbers, needed for paired statistics) and ``summary`` (means with
-intervals, for the leaderboard).
+intervals, for the leaderboard). Results that later commands store beside a run (rubric scores)
+are added by :data:`EXTENSIONS`, functions ``RunData -> None`` applied to every loaded run.
 """
 
 from __future__ import annotations
@@ -60,6 +61,17 @@ def load_suite_run(folder: Path) -> RunData | None:
     return run
 
 
+def _merge_rubric(run: RunData) -> None:
+    from duplex.report.rubric_store import merge_rubric
+
+    merge_rubric(run)
+
+
+#: Results stored beside a run by later commands (``rubric.json`` from ``duplex-bench rubric``),
+#: added to every loaded run as per-item metrics and summary figures.
+Extension = Callable[[RunData], None]
+EXTENSIONS: list[Extension] = [_merge_rubric]
+
 #: Files that make a folder a run folder (for :func:`expand_runs`).
 MARKERS = ("run.json", "probe.json")
 Loader = Callable[[Path], RunData | None]
@@ -74,6 +86,8 @@ def load_run(folder: Path | str) -> RunData:
     for loader in LOADERS:
         run = loader(folder)
         if run is not None:
+            for extend in EXTENSIONS:
+                extend(run)
             return run
     raise ResultsError(f"{folder}: not a run folder (no {' or '.join(MARKERS)})")
 

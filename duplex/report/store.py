@@ -14,7 +14,7 @@ reads any format it knows, upgraded to the current one.
 from __future__ import annotations
 
 import json
-import os
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,9 @@ from duplex.report.documents import (
     upgrade_run_doc,
     upgrade_summary,
 )
+from duplex.writing import append_line, ensure_folder, write_json
+
+_log = logging.getLogger(__name__)
 
 #: Fields of run.json that must match for --resume to continue a run: anything else would mix
 #: results measured under different conditions in one table.
@@ -60,7 +63,7 @@ class RunStore:
                         f"{self.run_path}: cannot resume, {key} was {was!r}, now {now!r}"
                     )
             return self.read_results()
-        self.folder.mkdir(parents=True, exist_ok=True)
+        ensure_folder(self.folder, "the run folder")
         self.write_json(self.run_path, to_json(run_doc))
         return {}
 
@@ -94,10 +97,15 @@ class RunStore:
         return out
 
     def append(self, row: ResultRow) -> None:
-        with self.results_path.open("a") as f:
-            f.write(json.dumps(to_json(row), default=str) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        """One line, flushed and fsynced; a torn last line (a crash or a full disk mid-write)
+        is cut first, and said so, so the new line never lands glued to a fragment."""
+        cut = append_line(self.results_path, json.dumps(to_json(row), default=str))
+        if cut:
+            _log.warning(
+                "%s: cut a torn last line (%d bytes, a write that never finished)",
+                self.results_path,
+                cut,
+            )
 
     def write_summary(self, summary: Summary) -> None:
         self.write_json(self.summary_path, to_json(summary))
@@ -113,6 +121,4 @@ class RunStore:
 
     @staticmethod
     def write_json(path: Path, data: dict[str, Any]) -> None:
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2, default=str))
-        tmp.replace(path)
+        write_json(path, data, what=path.name)

@@ -31,6 +31,17 @@ Reactive interruptions (task ``user_interruption``, where every item must have o
           say: "Wait, actually, can you just tell me when it fell?"
           after_model_onset: 2.0   # optional, overrides defaults.interrupt
 
+Optional rubric criteria per item, for ``duplex-bench rubric`` (they never change the audio, so
+they are not part of the item's cache key)::
+
+    rubric:
+      semantic: "Gives a closing time, or says how the user can find it."
+      paralinguistic: "Answers within about a second, at a calm rate."
+      keywords: [close, hours, open]   # optional: words the embedded judge looks for
+
+Dimensions are MTalk-Bench's: ``semantic`` (content), ``paralinguistic`` (rate, pauses, timing)
+and ``ambient`` (conditions such as background noise).
+
 The ``script`` is the context turn. The interrupting utterance starts ``after_model_onset`` s after
 the model is first heard speaking once the context turn has ended, or ``fallback_after`` s after
 that turn end if the model has not spoken by then; ``tail`` is the silence after the latest
@@ -71,8 +82,20 @@ _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # ids end up in file 
 _VERSION_PATTERN = re.compile(r"^\d+(\.\d+)*$")
 _TOP_KEYS = {"suite", "version", "task", "description", "defaults", "items"}
 _DEFAULT_KEYS = {"voice", "rate", "lead_in", "tail", "seed", "interrupt", "conversation"}
-_ITEM_KEYS = {"id", "voice", "rate", "seed", "note", "script", "interrupt", "conversation"}
-
+_ITEM_KEYS = {
+    "id",
+    "voice",
+    "rate",
+    "seed",
+    "note",
+    "script",
+    "interrupt",
+    "rubric",
+    "conversation",
+}
+#: Rubric dimensions (MTalk-Bench's semantic / paralinguistic / ambient).
+RUBRIC_DIMENSIONS = ("semantic", "paralinguistic", "ambient")
+_RUBRIC_KEYS = {*RUBRIC_DIMENSIONS, "keywords"}
 _INTERRUPT_TIMING_KEYS = {"after_model_onset", "fallback_after"}
 _INTERRUPT_KEYS = {"say"} | _INTERRUPT_TIMING_KEYS
 
@@ -116,6 +139,20 @@ class InterruptSpec:
 
 
 @dataclass(frozen=True)
+class Rubric:
+    """Item-specific rubric criteria: dimension -> criterion text, and optional keywords."""
+
+    criteria: tuple[tuple[str, str], ...] = ()
+    keywords: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **dict(self.criteria),
+            **({"keywords": list(self.keywords)} if self.keywords else {}),
+        }
+
+
+@dataclass(frozen=True)
 class Defaults:
     voice: str = "joe"
     rate: float = 1.0
@@ -137,6 +174,8 @@ class ItemSpec:
     script: tuple[Step, ...]
     note: str = ""
     interrupt: InterruptSpec | None = None
+    #: not part of :meth:`to_json`: a rubric does not change what is rendered or recorded
+    rubric: Rubric = Rubric()
     conversation: Conversation | None = None
 
     @property
@@ -256,6 +295,21 @@ def _interrupt(raw: object, defaults: InterruptTiming, where: _Where) -> Interru
     )
 
 
+def _rubric(raw: object, where: _Where) -> Rubric:
+    d = _mapping(raw, where, "rubric")
+    _check_keys(d, _RUBRIC_KEYS, where, "rubric")
+    criteria = tuple(
+        (dim, _string(d[dim], where, f"rubric.{dim}")) for dim in RUBRIC_DIMENSIONS if dim in d
+    )
+    if not criteria:
+        raise where.error("rubric", f"expected at least one of {', '.join(RUBRIC_DIMENSIONS)}")
+    raw_words = d.get("keywords", [])
+    if not isinstance(raw_words, list):
+        raise where.error("rubric.keywords", f"expected a list of words, got {raw_words!r}")
+    words = tuple(_string(w, where, f"rubric.keywords[{i}]") for i, w in enumerate(raw_words))
+    return Rubric(criteria, words)
+
+
 def _step(raw: object, where: _Where, field: str) -> Step:
     if not isinstance(raw, Mapping) or len(raw) != 1:
         raise where.error(field, f"expected {{say: text}} or {{pause: seconds}}, got {raw!r}")
@@ -316,6 +370,7 @@ def _item(raw: object, index: int, defaults: Defaults, path: Path) -> ItemSpec:
         interrupt=_interrupt(d["interrupt"], defaults.interrupt, where)
         if "interrupt" in d
         else None,
+        rubric=_rubric(d["rubric"], where) if "rubric" in d else Rubric(),
     )
 
 

@@ -24,16 +24,9 @@ import numpy as np
 from duplex.audio import Samples
 from duplex.errors import ConfigError, ModelError
 from duplex.events import ModelAudio, ModelAudioCleared, ModelFailed, ModelText
-from duplex.models.base import (
-    LockstepModel,
-    Model,
-    SessionInfo,
-    StepOutput,
-    StreamingModel,
-    StreamingSession,
-)
+from duplex.models.base import LockstepModel, Model, SessionInfo, StepOutput, StreamingSession
 from duplex.scenarios.base import ScenarioItem
-from duplex.simulator.adapters import LockstepAsStreaming
+from duplex.simulator.adapters import as_streaming
 from duplex.simulator.playback import user_playback
 from duplex.simulator.recorder import Recorder
 from duplex.simulator.recording import Recording
@@ -223,9 +216,7 @@ async def run_realtime(
     user, recorder = _user_side(item, frame_size, model, opts)
     n_frames = user.n_frames
     clock = clock or RealtimeClock(rate, precise_wait_s=opts.precise_wait_s)
-    streaming: StreamingModel = (
-        LockstepAsStreaming(model) if isinstance(model, LockstepModel) else model  # type: ignore[assignment]
-    )
+    streaming = as_streaming(model)
     lateness = np.zeros(n_frames)
     info = _info(item, frame_size, opts)
     deadline = max(opts.connect_timeout_s, streaming.connect_timeout_s + 5.0)

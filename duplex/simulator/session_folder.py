@@ -8,7 +8,6 @@ provenance.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from duplex.audio import write_wav
 from duplex.events import event_to_json
 from duplex.scenarios.base import ScenarioItem
 from duplex.simulator.recording import Recording
+from duplex.writing import write_json
 
 
 def write_session_folder(
@@ -59,6 +59,4 @@ def write_session_json(
         "model_audio_chunks": sum(1 for e in recording.events if type(e).__name__ == "ModelAudio"),
         **meta,
     }
-    tmp = folder / "session.json.tmp"
-    tmp.write_text(json.dumps(doc, indent=2, default=str))
-    tmp.replace(folder / "session.json")
+    write_json(folder / "session.json", doc, what="the session record")

@@ -50,9 +50,11 @@ def test_run_scores_the_echo_in_lockstep(
     assert [r["status"] for r in rows] == ["ok", "ok"]
     for row in rows:  # it takes the turn 0.6 s after the last frame its own VAD calls voiced
         assert row["metrics"]["tor"] == 1
-        # The scorer's edge is the energy's; the model's is the end of a voiced 80 ms frame, and
-        # Silero's probability stays up for a few chunks after the voice stops.
-        assert 0.6 <= row["metrics"]["latency_vad_s"] < 0.8, row["metrics"]
+        # The scorer measures from the item's last voiced sample; the model from the end of the
+        # last 80 ms frame its streaming VAD calls voiced: a little later as a rule (Silero's
+        # probability stays up for a few chunks), a little earlier when the voice fades out
+        # under the threshold inside the frame (seen: 12 ms).
+        assert 0.55 <= row["metrics"]["latency_vad_s"] < 0.8, row["metrics"]
     run = json.loads((out / "run.json").read_text())
     assert run["model"]["params"]["delay"] == 0.6
 

@@ -57,7 +57,13 @@ class FakeJudge:
                 raise failure
             words = set(item.response.lower().split()) & set(item.interrupt.lower().split())
             score = 5 if len(words) > 1 else 2 if words else 0
-            return Verdict(score, "keywords", self.name, self.model, self.prompt_version)
+            return Verdict(
+                score,
+                reason="keywords",
+                judge=self.name,
+                model=self.model,
+                prompt_version=self.prompt_version,
+            )
         finally:
             with self.lock:
                 self.in_flight -= 1

@@ -269,30 +269,6 @@ sys.exit(main(["live", "--model", model, "--no-asr", "--out", {str(out)!r}]))
     assert row["metrics"]["user_turns"] >= 1
 
 
-def test_playout_drops_backlogged_silence_never_speech() -> None:
-    from duplex.live.session import Playout
-
-    def pulled(p: Playout, n: int) -> np.ndarray:
-        out = np.zeros(n, np.float32)
-        p.pull(out)
-        return out
-
-    silence, speech = np.zeros(8, np.float32), np.full(8, 0.5, np.float32)
-    p = Playout()
-    p.push(silence)
-    p.push(speech)  # arrives while the silence is still queued: the silence goes
-    assert pulled(p, 8).tolist() == speech.tolist()
-    p.push(speech)
-    p.push(speech)  # speech behind speech is kept, however long the queue
-    p.push(silence)  # silence behind a backlog is dropped
-    assert pulled(p, 24).tolist() == [0.5] * 16 + [0.0] * 8
-    p.push(silence)
-    assert pulled(p, 3).tolist() == [0.0] * 3  # a silent head, partly played...
-    p.push(speech)  # ...loses what it has left when speech arrives
-    assert pulled(p, 8).tolist() == speech.tolist()
-    assert p.skipped_silence == 8 + 8 + 5
-
-
 def test_model_transcript_is_recognised_one_utterance_at_a_time() -> None:
     from duplex.live.run import transcribe_utterances
     from duplex.models.voice import utterance

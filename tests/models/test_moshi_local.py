@@ -17,7 +17,8 @@ from duplex.scenarios import load_suite
 from duplex.scenarios.base import ScenarioItem
 from duplex.simulator.batch import run_lockstep_batch
 from duplex.simulator.recording import Recording
-from duplex.simulator.session import SessionOptions, no_compute, run_lockstep
+from duplex.simulator.session import SessionOptions, run_lockstep
+from duplex.timeline import no_compute
 from tests.support.moshi_inproc import needs_moshi, tiny_checkpoint
 
 pytestmark = needs_moshi
@@ -53,7 +54,7 @@ def texts(rec: Recording) -> list[tuple[int, str]]:
 def short_item(seconds: float = 2.0, item_id: str = "short") -> ScenarioItem:
     rng = np.random.default_rng(7)
     audio = (rng.standard_normal(int(seconds * 24000)) * 0.05).astype(np.float32)
-    from duplex.scenarios.base import Annotations
+    from duplex.annotations import Annotations
 
     return ScenarioItem("t", "1", item_id, audio, 24000, Annotations(speech=()), "h")
 

@@ -65,7 +65,7 @@ def test_a_suite_run_writes_valid_documents(suite_run: Path) -> None:
 
 def test_an_fdb_score_writes_valid_documents(suite_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "score.json"
-    fdb = suite_run.parent / "fdb"
+    fdb = suite_run.parent / "fdb" / "pause_handling"
     assert main(["score", "--fdb", str(fdb), "--task", "pause_handling", "--json", str(out)]) == 0
     doc = json.loads(out.read_text())
     _validator("summary").validate(doc["summary"])

@@ -8,13 +8,15 @@ from collections.abc import Mapping
 import numpy as np
 import pytest
 
+from duplex.annotations import Annotations
 from duplex.errors import ConfigError
 from duplex.events import ModelFailed, ModelText
 from duplex.models.base import SessionInfo, StepOutput
 from duplex.models.batch import BatchLockstepModel, BatchLockstepSession
-from duplex.scenarios.base import Annotations, ScenarioItem
+from duplex.scenarios.base import ScenarioItem
 from duplex.simulator.batch import iter_lockstep_batch, run_lockstep_batch
-from duplex.simulator.session import SessionFailed, SessionOptions, no_compute, run_lockstep
+from duplex.simulator.session import SessionFailed, SessionOptions, run_lockstep
+from duplex.timeline import no_compute
 
 F, RATE = 1920, 24000
 

@@ -87,6 +87,7 @@ class CascadeSession(LockstepSession):
         self.pieces: list[str] = []  # cut, not yet synthesised
         self.playout = speech_out.Playout(self.frame, self.rate)
         self.sentences = 0
+        self.words_queued = 0  # words of the reply handed to TTS (max_words)
         self.paused_at: int | None = None  # overlap start while playout is paused
         self._clear = False  # cut queued playout with the next output frame
         self._voice_on = False  # the previous output frame was reply speech
@@ -242,6 +243,7 @@ class CascadeSession(LockstepSession):
         self.segmenter = speech_out.Segmenter()
         self.pieces = []
         self.sentences = 0
+        self.words_queued = 0
         self.playout.spoken_text = []
         self.state = "think"
 
@@ -286,14 +288,27 @@ class CascadeSession(LockstepSession):
             if reply.done:
                 cut += self.segmenter.flush()
             for piece in cut:
-                if self.sentences < self.p.max_sentences:
+                if self.sentences < self.p.max_sentences and self._words_left() != 0:
+                    piece = self._within_words(piece)
                     self.pieces.append(piece)
                     self.sentences += piece.rstrip()[-1:] in ".!?" or reply.done
-            if self.sentences >= self.p.max_sentences:
+            if self.sentences >= self.p.max_sentences or self._words_left() == 0:
                 reply.done = True
             if reply.done or cut:
                 break
         self.timed("llm", t0)
+
+    def _words_left(self) -> int | None:
+        """Words the reply may still say under ``max_words`` (None: no limit)."""
+        return None if self.p.max_words == 0 else self.p.max_words - self.words_queued
+
+    def _within_words(self, piece: str) -> str:
+        left = self._words_left()
+        words = piece.split()
+        if left is not None:
+            words = words[:left]
+        self.words_queued += len(words)
+        return " ".join(words)
 
     def _overlap(self, texts: list[str]) -> bool:
         """Handle user speech during the reply; True if the reply was abandoned."""

@@ -21,6 +21,7 @@ ARGS = {
     "barge_confirm": "s of overlapping speech that ends it without an ASR check",
     "max_tokens": "token budget of a reply",
     "max_sentences": "sentences in a reply",
+    "max_words": "words in a reply, the rest cut (0: no limit); a worse system of known order",
     "tokens_per_step": "most LLM tokens decoded in one 80 ms step",
     "step_budget": "s of decoding per step: tokens are decoded until this much compute is spent",
     "threads": "torch threads",
@@ -44,6 +45,7 @@ class CascadeParams:
     barge_confirm: float = 0.64
     max_tokens: int = 48
     max_sentences: int = 2
+    max_words: int = 0
     tokens_per_step: int = 8
     step_budget: float = 0.06
     threads: int = 1
@@ -68,6 +70,7 @@ def parse(spec: ModelSpec) -> CascadeParams:
         barge_confirm=a.float("barge_confirm", d.barge_confirm, low=0.05, high=10),
         max_tokens=int(a.float("max_tokens", d.max_tokens, low=1, high=512)),
         max_sentences=int(a.float("max_sentences", d.max_sentences, low=1, high=20)),
+        max_words=int(a.float("max_words", d.max_words, low=0, high=1000)),
         tokens_per_step=int(a.float("tokens_per_step", d.tokens_per_step, low=1, high=512)),
         step_budget=a.float("step_budget", d.step_budget, low=0.001, high=5.0),
         threads=int(a.float("threads", d.threads, low=1, high=64)),

@@ -28,9 +28,9 @@ from duplex.errors import ConfigError, ModelError, ProtocolError
 from duplex.events import ModelAudio, ModelText
 from duplex.models.base import ModelSpec, SessionInfo, StreamingModel, StreamingSession
 from duplex.models.transports.ahead import AheadJob, encode_ahead
-from duplex.models.transports.playout import Playout
 from duplex.models.transports.url import TransportUrl, parse_url, redacted
 from duplex.models.transports.wsbase import WsSession
+from duplex.playout import Playout, jitter_buffer
 from duplex.protocols import moshi
 from duplex.timeline import Clock
 
@@ -49,7 +49,7 @@ class MoshiSession(WsSession):
         super().__init__(ws, clock, model.stall_timeout_s)
         self.stream = stream
         backlog = None if model.max_backlog_ms < 0 else round(model.max_backlog_ms * 24000 / 1000)
-        self.playout = Playout(backlog)
+        self.playout = Playout(jitter_buffer(backlog))
         self.frames_sent = 0
         self.encoder = encode_ahead()
         self._ahead: AheadJob | None = None
@@ -96,7 +96,7 @@ class MoshiSession(WsSession):
         at = self.now()
         for event in self.stream.receive(data):
             if isinstance(event, moshi.AudioReceived):
-                if self.playout.place(at, event.samples.size) is None:
+                if self.playout.offer(at, event.samples).dropped:
                     self.counters["audio_frames_dropped_stale"] += 1
                 else:
                     self.emit(ModelAudio(at, event.samples))
@@ -114,7 +114,7 @@ class MoshiSession(WsSession):
             "send_ms_max": round(self.send_s_max * 1000, 3),
             "messages_in": self.stream.messages_in,
             "ignored_kinds": dict(self.stream.ignored),
-            "dropped_stale_samples": self.playout.dropped_samples,
+            "dropped_stale_samples": self.playout.counts.dropped_late,
         }
 
 

@@ -29,9 +29,9 @@ from duplex.audio import Samples
 from duplex.errors import ConfigError, ModelError
 from duplex.events import ModelAudio, ModelAudioCleared, ModelText
 from duplex.models.base import ModelSpec, SessionInfo, StreamingModel, StreamingSession
-from duplex.models.transports.playout import Playout
 from duplex.models.transports.url import TransportUrl, parse_url, redacted
 from duplex.models.transports.wsbase import WsSession
+from duplex.playout import STREAMING, Playout
 from duplex.protocols import realtime as rt
 from duplex.timeline import Clock
 
@@ -56,7 +56,7 @@ class RealtimeSession(WsSession):
     def __init__(self, ws: ClientConnection, clock: Clock, model: RealtimeWsModel) -> None:
         super().__init__(ws, clock, model.stall_timeout_s)
         self.model = model
-        self.playout = Playout(None)  # bursts are played out at real-time rate, never dropped
+        self.playout = Playout(STREAMING)  # bursts are played out at real-time rate, never dropped
         self.response: str | None = None  # the response in progress
         self.awaiting_response = False  # the server VAD ended a turn; a response should follow
         self.item = ""  # assistant item being played, and where its playout began
@@ -120,10 +120,10 @@ class RealtimeSession(WsSession):
         if self._is_muted(delta.response_id, delta.item_id):
             self.counters["audio_deltas_dropped_after_cut"] += 1
             return
-        start = self.playout.place(at, delta.samples.size)
+        start = self.playout.offer(at, delta.samples).start
         if delta.item_id != self.item or self.item_samples == 0:
             self.item, self.item_index, self.item_samples = delta.item_id, delta.content_index, 0
-            self.item_start = start if start is not None else at
+            self.item_start = start
         self.item_samples += delta.samples.size
         self.counters["audio_deltas"] += 1
         self.emit(ModelAudio(at, delta.samples))

@@ -10,6 +10,7 @@ at idle, median 0.216 s).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 import pytest
@@ -45,6 +46,23 @@ def test_answers_a_complete_question(cascade: CascadeModel) -> None:
     # the benchmark reports the figure
     assert 0.1 < latency < 6.0
     assert "paris" in analysis.transcript.text.lower()
+
+
+def test_max_words_cuts_the_reply(cascade: CascadeModel) -> None:
+    """``cascade:max_words=2``: a system of known lower quality for the arena."""
+    it = item([(0.5, "What is the capital of France?")], tail=5.0)
+    full = cascade.params
+    cascade.params = dataclasses.replace(full, max_words=2)
+    try:
+        sessions = open_sessions(cascade)
+        rec = run_lockstep(cascade, it, SessionOptions(stopwatch=no_compute()))
+    finally:
+        cascade.params = full
+        del cascade.open  # the wrapper open_sessions installed
+    said = " ".join(t.text for t in rec.events if type(t).__name__ == "ModelText")
+    assert 1 <= len(said.split()) <= 2, said
+    assert sessions[0].words_queued == len(said.split())
+    assert analyze_output(rec, asr=None).activity, "the two words were not spoken"
 
 
 def test_stays_silent_through_a_mid_sentence_pause(cascade: CascadeModel) -> None:

@@ -14,6 +14,7 @@ def test_defaults_and_overrides() -> None:
     assert p.eot == "silence" and not p.backchannel and p.max_tokens == 20 and not p.barge_in
     p = parse(parse_spec("cascade:llm_weights=float32,asr_window=30"))
     assert p.llm_weights == "float32" and p.asr_window == 30.0
+    assert parse(parse_spec("cascade:max_words=2")).max_words == 2
 
 
 @pytest.mark.parametrize(
@@ -25,6 +26,7 @@ def test_defaults_and_overrides() -> None:
         "cascade:llm_weights=int4",
         "cascade:asr_window=1",
         "cascade:step_budget=0",  # the reply would never start
+        "cascade:max_words=-1",
     ],
 )
 def test_bad_arguments_are_errors(spec: str) -> None:
