@@ -230,7 +230,8 @@ class _Run:
             item_id=item.item_id,
             status="ok",
             spec_hash=item.spec_hash,
-            duration_s=item.duration,
+            # the session's length: the item's, unless the user side ended it early (an examiner)
+            duration_s=recording.duration,
             attempts=attempts,
             metrics=task.score(recording, annotations, analysis),
             details=task.details(recording, annotations, analysis) if task.details else {},
