@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from duplex.annotations import Annotations, Conversation, ExaminerTurn, Goal
+from duplex.annotations import Annotations, ExaminerTurn
 from duplex.audio import Samples
 from duplex.conversation.hearing import ModelTrack
 from duplex.conversation.policy import POLICIES
@@ -359,8 +359,3 @@ class Examiner(UserSide):
 
     def _s(self, seconds: float) -> int:
         return round(seconds * self.rate)
-
-
-def goal_of(conv: Conversation, turn_: ExaminerTurn) -> Goal | None:
-    """The goal a turn pursued (None for the closing phrase)."""
-    return None if turn_.goal is None else conv.goals[turn_.goal]

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from duplex.audio import Samples
-from duplex.errors import ConfigError, ModelError
+from duplex.errors import ConfigError, DuplexError, ModelError
 from duplex.events import ModelAudio, ModelAudioCleared, ModelFailed, ModelText
 from duplex.models.base import LockstepModel, Model, SessionInfo, StepOutput, StreamingSession
 from duplex.scenarios.base import ScenarioItem
@@ -233,6 +233,7 @@ async def run_realtime(
         user.close()
         raise SessionFailed(str(exc), _finish(recorder, user, {"clock": "realtime"})) from exc
     failure: list[str] = []
+    user_failure: list[str] = []
     sent = [0]
     # The user side's heavy work (an examiner's ASR, LM, TTS) runs here, off the send path.
     work = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="user-side")
@@ -244,7 +245,11 @@ async def run_realtime(
                 break
             # Decided before waiting (the model audio it reads is already known, see
             # UserSide), so that reacting to the model costs nothing at the deadline.
-            frame = user.frame_at(n, recorder.model)
+            try:
+                frame = user.frame_at(n, recorder.model)
+            except DuplexError as exc:  # the user side's own backends (an examiner's ASR, TTS)
+                user_failure.append(str(exc))
+                break
             due = (n + 1) * frame_size / rate
             session.prepare(frame, due)
             await clock.sleep_until(due)
@@ -300,4 +305,6 @@ async def run_realtime(
     recording = _finish(recorder, user, timings, ended)
     if failure:
         raise SessionFailed(f"model failed: {failure[0]}", recording)
+    if user_failure:
+        raise SessionFailed(f"user side failed: {user_failure[0]}", recording)
     return recording

@@ -10,8 +10,9 @@ import pytest
 
 from duplex.annotations import Annotations
 from duplex.audio import Samples
+from duplex.errors import BackendError
 from duplex.events import UserCueFired
-from duplex.simulator.session import SessionOptions, run_lockstep, run_realtime
+from duplex.simulator.session import SessionFailed, SessionOptions, run_lockstep, run_realtime
 from duplex.simulator.user import InlineExecutor, UserSide
 from duplex.timeline import no_compute
 from tests.simulator.fakes import Beeper, item
@@ -86,3 +87,28 @@ def test_a_user_side_ends_a_realtime_session_early() -> None:
     assert rec.timings["frames"] < 25  # it did not run the full 2 s
     assert rec.user.size == rec.model.size == rec.timings["frames"] * 1920
     assert rec.annotations is not None and rec.annotations.source == "hangup"
+
+
+class Broken(Hangup):
+    """Its backend fails at frame 3 (an examiner whose TTS broke)."""
+
+    def frame_at(self, n: int, model: Samples) -> Samples:
+        if n == 3:
+            raise BackendError("tts: voice file missing")
+        return super().frame_at(n, model)
+
+
+def _broken(made: list[Hangup]) -> SessionOptions:
+    def make(it, frame):  # type: ignore[no-untyped-def]
+        made.append(Broken(it.sample_rate, frame, 25))
+        return made[-1]
+
+    return SessionOptions(stopwatch=no_compute(), user_side=make)
+
+
+def test_a_failing_user_side_fails_the_session_with_its_reason() -> None:
+    with pytest.raises(BackendError, match="voice file missing"):
+        run_lockstep(Beeper(at_step=50), item(seconds=2.0), _broken([]))
+    with pytest.raises(SessionFailed, match="user side failed: tts: voice file missing") as err:
+        asyncio.run(run_realtime(Beeper(at_step=50), item(seconds=2.0), _broken([])))
+    assert err.value.recording.user.size == 25 * 1920  # the partial recording is kept
