@@ -51,7 +51,18 @@ ASSISTANT_TALK = (
     "i'm here to help",
     "assistant:",
     "user:",
+    # a small model narrates instead of speaking ("The person is moving to Portland")
+    "the person",
+    "this person",
+    "the user",
 )
+#: who a line speaks of, by grammatical person (normalised: apostrophes dropped)
+_PERSON_WORDS = {
+    "first": "i im ive id ill me my mine myself we us our ours",
+    "second": "you youre youve youd youll your yours yourself",
+    "third": "he hes him his she shes her hers they theyre them their theirs",
+}
+PERSONS = {person: frozenset(text.split()) for person, text in _PERSON_WORDS.items()}
 
 
 @dataclass(frozen=True)
@@ -209,7 +220,12 @@ def check_line(text: str, goal: Goal, heard: str = "", said: tuple[str, ...] = (
     low = text.lower()
     for phrase in ASSISTANT_TALK:
         if phrase in low:
-            return f"speaks as the assistant ({phrase!r})"
+            return f"speaks as the assistant or about the user ({phrase!r})"
+    mine, theirs = set(normal(text).split()), set(normal(goal.say).split())
+    for person, pronouns in PERSONS.items():
+        if mine & pronouns and not theirs & pronouns:
+            # "You're painting your bedroom" for "I'm painting my bedroom": the speaker flipped
+            return f"speaks in the {person} person where the goal's line does not"
     groups = required_terms(goal)
     for group in groups:
         if not any(contains(text, t) for t in group):

@@ -45,6 +45,10 @@ def test_check_line() -> None:
     assert "question" in str(check_line("I need chairs for 12 people.", ASK))
     assert check_line("How many chairs will I need for 12 people?", ASK) is None
     assert "content words" in str(check_line("What about 12 people?", ASK))
+    assert "second person" in str(check_line("Are you flying to Boston, not Denver?", CORRECT))
+    assert "about the user" in str(
+        check_line("The person is flying to Boston, not Denver.", CORRECT)
+    )
     heard = "How many chairs do I need for 12 people?"
     assert check_line(heard, ASK, heard=heard) == "repeats what the assistant said"
     assert check_line(heard, ASK, said=(heard,)) == "repeats an earlier line"
