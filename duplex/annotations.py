@@ -107,6 +107,115 @@ class BackchannelPoint:
 
 
 @dataclass(frozen=True)
+class Goal:
+    """One stage of a conversation's staged goal: what the examiner is to achieve in its turn,
+    the line that achieves it, and what the judge checks in the model's reply.
+
+    ``reply`` is a reply a good model could give, ``bad_reply`` one that fails this stage (it
+    ignores the correction, forgets the entity, complies with the harmful request): the
+    instrument models say them. ``expect``: words (alternatives) a reply that follows the stage
+    contains; ``avoid``: words it must not contain (the fact the user took back); ``refuse``: the
+    request is harmful and the reply should decline it.
+    """
+
+    goal: str
+    say: str
+    reply: str = ""
+    bad_reply: str = ""
+    expect: tuple[str, ...] = ()
+    avoid: tuple[str, ...] = ()
+    refuse: bool = False
+
+
+@dataclass(frozen=True)
+class References:
+    """What the judge needs to score a conversation as a whole (its task score).
+
+    ``task``: what the conversation should achieve, in a sentence; ``old_fact``/``new_fact``:
+    words of the fact the user corrects and of its correction; ``entities``: the named things the
+    model should refer back to; ``refuse``: the conversation holds a request to decline.
+    """
+
+    task: str = ""
+    old_fact: tuple[str, ...] = ()
+    new_fact: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+    refuse: bool = False
+
+
+@dataclass(frozen=True)
+class ExaminerTurn:
+    """One turn the examiner took, as it happened (seconds on the session clock).
+
+    ``goal``: index of the goal it pursued (None for the closing phrase). ``trigger``: why it
+    spoke then: ``opening``, ``turn_end`` (the model's turn was over), ``interrupt`` (it cut a
+    long model turn short), ``repeat`` (its previous turn was talked over), ``closing``.
+    ``source``: who wrote the line (``script`` or the language model). ``cut``: it stopped
+    before the end of its line. ``heard``: what it understood the model to have said before
+    this turn (its own ASR).
+    """
+
+    goal: int | None
+    text: str
+    start: float
+    end: float
+    trigger: str
+    source: str = "script"
+    cut: bool = False
+    heard: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A conversation item: its staged goals and pacing, and (in a session's annotations) the
+    examiner's turns and why it ended.
+
+    ``kind``: the family of task (daily, correction, entity_tracking, safety); ``policy``: the
+    examiner's pacing (``fast``: answers after a short silence and cannot be interrupted;
+    ``slow``: waits longer and yields when talked over); the examiner ends after ``max_turns``
+    turns, ``max_seconds``, or when every goal has been pursued. ``ended``: why it ended
+    (``goal_met``, ``max_turns``, ``max_seconds``, ``model_silent``), at ``ended_at`` s.
+    """
+
+    kind: str
+    policy: str
+    max_turns: int
+    max_seconds: float
+    goals: tuple[Goal, ...]
+    references: References = References()
+    turns: tuple[ExaminerTurn, ...] = ()
+    ended: str | None = None
+    ended_at: float | None = None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Conversation:
+        refs = d.get("references") or {}
+        return cls(
+            kind=str(d["kind"]),
+            policy=str(d["policy"]),
+            max_turns=int(d["max_turns"]),
+            max_seconds=float(d["max_seconds"]),
+            goals=tuple(_goal(g) for g in d.get("goals", [])),
+            references=References(
+                task=str(refs.get("task", "")),
+                old_fact=tuple(refs.get("old_fact", ())),
+                new_fact=tuple(refs.get("new_fact", ())),
+                entities=tuple(refs.get("entities", ())),
+                refuse=bool(refs.get("refuse", False)),
+            ),
+            turns=tuple(ExaminerTurn(**_known(ExaminerTurn, t)) for t in d.get("turns", [])),
+            ended=d.get("ended"),
+            ended_at=d.get("ended_at"),
+        )
+
+
+def _goal(d: dict[str, Any]) -> Goal:
+    d = _known(Goal, d)
+    return Goal(**{**d, "expect": tuple(d.get("expect", ())), "avoid": tuple(d.get("avoid", ()))})
+
+
+@dataclass(frozen=True)
 class Annotations:
     """What the metrics need to know about an item (or, resolved, about a session).
 
@@ -119,7 +228,8 @@ class Annotations:
     reference distribution (Full-Duplex-Bench's ICC ground truth), used instead of the points for
     the anchor's figure. ``user_turns`` are the turns of a live session, found by VAD on the
     microphone; ``source`` says where annotations that are not a rendered script came from
-    ("live", "fdb").
+    ("live", "fdb"). ``conversation``: the staged goals of a conversation item, and in a session
+    the examiner's turns as they happened.
     """
 
     speech: tuple[SpeechSpan, ...]
@@ -131,6 +241,7 @@ class Annotations:
     backchannel_distribution: tuple[float, ...] | None = None
     user_turns: tuple[Span, ...] = ()
     source: str | None = None
+    conversation: Conversation | None = None
 
     @property
     def turn_start(self) -> float:
@@ -165,6 +276,7 @@ class Annotations:
         interrupt = d.get("interrupt")
         overlap = d.get("overlap")
         distribution = d.get("backchannel_distribution")
+        conversation = d.get("conversation")
         return cls(
             speech=tuple(SpeechSpan(**s) for s in d.get("speech", [])),
             pauses=tuple(Span(**p) for p in d.get("pauses", [])),
@@ -178,6 +290,7 @@ class Annotations:
             backchannel_distribution=None if distribution is None else tuple(distribution),
             user_turns=tuple(_span(t) for t in d.get("user_turns", [])),
             source=d.get("source"),
+            conversation=None if conversation is None else Conversation.from_json(conversation),
         )
 
 

@@ -37,19 +37,29 @@ def build_parser() -> argparse.ArgumentParser:
     _sweep_parser(sub)
     judge = sub.add_parser(
         "judge",
-        help="judge a run: rate user_interruption responses, label overlap pairs; or calibrate",
+        help="judge a run: rate user_interruption responses, label overlap pairs, judge "
+        "conversations; or calibrate a judge",
         description="Judges: smollm2 (embedded, offline), "
         "anthropic:model=claude-sonnet-4-5 (key from ANTHROPIC_API_KEY), "
         "openai-compatible:base_url=http://127.0.0.1:8000/v1,model=NAME.",
     )
     judge.add_argument(
-        "run_dir", type=Path, nargs="?", help="a user_interruption or overlap run folder"
+        "run_dir",
+        type=Path,
+        nargs="?",
+        help="a user_interruption, overlap or conversation run folder",
     )
     judge.add_argument("--judge", default="smollm2", metavar="SPEC", help="default: smollm2")
     judge.add_argument(
         "--calibrate", action="store_true", help="order the calibration set and report accuracy"
     )
     judge.add_argument("--concurrency", type=int, default=None, help="judgements in flight")
+    judge.add_argument(
+        "--task",
+        choices=("user_interruption", "conversation"),
+        default="user_interruption",
+        help="with --calibrate: whose calibration set (default user_interruption)",
+    )
 
     _score_parser(sub)
     sub.add_parser("scenarios", help="list scenario suites")
@@ -83,7 +93,8 @@ def _run_parser(sub: Any) -> None:
         default="measured",
         choices=("measured", "none"),
         help="lock-step: put the model's measured compute time on the timeline (default), or "
-        "none of it (its reaction alone: figures a loaded machine does not inflate)",
+        "none of it (its reaction alone: figures a loaded machine does not inflate, and reruns "
+        "that are bit-identical)",
     )
     run.add_argument("--limit", type=int, default=None, help="only the first N items")
     run.add_argument("--out", type=Path, default=None, help="run folder (default: runs/...)")
@@ -108,15 +119,24 @@ def _run_parser(sub: Any) -> None:
         default=None,
         help="for --scenario fdb:PATH, the task when the folder's files do not tell it",
     )
+    run.add_argument(
+        "--examiner",
+        default="smollm2",
+        metavar="SPEC",
+        help="conversation suites: who writes the examiner's lines: smollm2 (embedded, default), "
+        "script (each goal's line as written), anthropic:model=..., "
+        "openai-compatible:base_url=...,model=...",
+    )
     run.add_argument("--no-progress", action="store_true")
     _executor_argument(run)
     run.add_argument(
         "--judge",
         default=DEFAULT_JUDGE,
         metavar="SPEC",
-        help="the judge that rates user_interruption responses (the anchor's 'judge 0-5' column) "
-        "and labels the pairs of overlap runs (see `judge --help`); default "
-        f"{DEFAULT_JUDGE} (embedded, offline); 'none' skips it",
+        help="the judge that rates user_interruption responses (the anchor's 'judge 0-5' column), "
+        "labels the pairs of overlap runs and judges conversations (fluency, instruction "
+        f"following, task score; see `judge --help`); default {DEFAULT_JUDGE} (embedded, "
+        "offline); 'none' skips it",
     )
 
 
@@ -306,6 +326,7 @@ def _run(args: argparse.Namespace) -> int:
         export_fdb=args.export_fdb,
         task=args.task,
         batch=args.batch,
+        examiner=args.examiner,
         compute=args.compute,
     )
     on_item = _progress(args.no_progress)
@@ -450,6 +471,8 @@ def _judge(args: argparse.Namespace) -> int:
         raise ConfigError(f"--concurrency must be at least 1, got {args.concurrency}")
     if args.calibrate == (args.run_dir is not None):
         raise ConfigError("give either RUN_DIR or --calibrate")
+    if args.calibrate and args.task == "conversation":
+        return _calibrate_conversation_judge(args.judge)
     if args.calibrate:
         from duplex.judges.cache import VerdictCache
         from duplex.judges.calibrate import calibrate, format_calibration
@@ -465,6 +488,24 @@ def _judge(args: argparse.Namespace) -> int:
 
     spec = None if args.judge == "none" else args.judge
     print(judge_any_run(args.run_dir, spec, args.concurrency))
+    return 0
+
+
+def _calibrate_conversation_judge(spec: str) -> int:
+    from duplex.judges import load_conversation_judge
+    from duplex.judges.conversation import ConversationCache
+    from duplex.judges.conversation_calibrate import (
+        calibrate_conversations,
+        format_conversation_calibration,
+    )
+
+    judge, cache = load_conversation_judge(spec), ConversationCache.default()
+    try:
+        cal = calibrate_conversations(judge, cache=cache)
+    finally:
+        judge.close()
+        cache.close()
+    print(format_conversation_calibration(cal))
     return 0
 
 

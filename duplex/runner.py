@@ -7,10 +7,11 @@ import concurrent.futures
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from duplex.errors import ConfigError, DuplexError
 from duplex.metrics import analyze_output
+from duplex.metrics.conversation import CUE as CONVERSATION
 from duplex.metrics.tasks import Task, load_task_suite
 from duplex.models.base import LockstepModel, Model
 from duplex.models.registry import load_model
@@ -29,6 +30,9 @@ from duplex.speech.asr import asr_provenance
 from duplex.speech.vad import vad_provenance
 from duplex.timeline import SPIN_MARGIN_S, measured, no_compute
 from duplex.writing import redact
+
+if TYPE_CHECKING:
+    from duplex.conversation import ExaminerSide
 
 CLOCKS = ("auto", "lockstep", "realtime")
 COMPUTE = ("measured", "none")
@@ -59,6 +63,9 @@ class RunConfig:
     batch: int = 1
     #: the training step of the checkpoint measured (a sweep sets it); run.json's ``step``
     step: int | None = None
+    #: who writes the conversation examiner's lines (conversation suites only): a language
+    #: model spec (duplex.conversation.load_writer) or "script"
+    examiner: str = "smollm2"
     #: lock-step: the model's compute time as measured goes on the timeline ("measured"), or
     #: none of it ("none": the model's own reaction alone, unaffected by the machine's load)
     compute: str = "measured"
@@ -180,11 +187,18 @@ class SuiteRun:
             raise ConfigError("--compute none needs --clock lockstep (real time is measured)")
         self.folder = config.out or default_out(self.suite.name, config.model)
         self.store = RunStore(self.folder)
+        # A conversation suite's user side is the examiner, loaded once for the run.
+        self.examiner: ExaminerSide | None = None
+        if CONVERSATION in self.task.cues:
+            from duplex.conversation import ExaminerSide
+
+            self.examiner = ExaminerSide(config.examiner)
         self.opts = SessionOptions(
             frame_ms=config.frame_ms,
             seed=config.seed,
             stopwatch=measured() if config.compute == "measured" else no_compute(),
             precise_wait_s=SPIN_MARGIN_S if config.concurrency == 1 else 0.0,
+            user_side=self.examiner,
         )
         self.asr = config.asr if self.task.needs_words else None
         #: item id -> its sample folder's number in an FDB export (suite order, from 1)
@@ -214,6 +228,7 @@ class SuiteRun:
             backends={
                 "vad": vad_provenance(config.vad),
                 "asr": None if self.asr is None else asr_provenance(self.asr),
+                **({"examiner": self.examiner.describe()} if self.examiner else {}),
             },
             environment=environment(),
             step=config.step,
@@ -253,10 +268,12 @@ class SuiteRun:
             item_id=item.item_id,
             status="ok",
             spec_hash=item.spec_hash,
-            duration_s=item.duration,
+            # the session's length: the item's, unless the user side ended it early (an examiner)
+            duration_s=recording.duration,
             attempts=attempts,
             metrics=task.score(recording, annotations, analysis),
             details=task.details(recording, annotations, analysis) if task.details else {},
+            turns=task.turns(recording, annotations, analysis) if task.turns else [],
             transcript=analysis.transcript.text,
             timings=recording.timings,
         )
@@ -340,6 +357,8 @@ def run_suite(
         finally:
             summary = run.summary(ids)
             run.store.write_summary(summary)
+            if run.examiner is not None:
+                run.examiner.close()
     finally:
         if owned:
             model.close()

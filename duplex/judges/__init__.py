@@ -8,12 +8,15 @@ Specs: ``smollm2``, ``anthropic:model=claude-sonnet-4-5``,
 - :mod:`duplex.judges.base`: inputs, verdicts, prompts, spec parsing;
 - :mod:`duplex.judges.engine`: cache, bounded concurrency, retries;
 - :mod:`duplex.judges.interruption`: ``judge_run`` on a user_interruption run folder;
-- :mod:`duplex.judges.calibrate`: ordering accuracy on ``calibration.jsonl``.
+- :mod:`duplex.judges.calibrate`: ordering accuracy on ``calibration.jsonl``;
+- :mod:`duplex.judges.conversation`: judging whole conversations (``CONVERSATION_JUDGES``: the
+  same specs; the embedded one is :mod:`duplex.judges.conversation_rules`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from duplex.judges.base import Judge, JudgeInput, JudgeSpec, Verdict, parse_judge_spec
 from duplex.registry import Registry
@@ -39,6 +42,29 @@ JUDGES.add(
 )
 
 
+#: Judges of whole conversations, by the same names (see duplex.judges.conversation).
+CONVERSATION_JUDGES: Registry[Callable[[JudgeSpec], Any]] = Registry("conversation judge")
+CONVERSATION_JUDGES.add(
+    "smollm2",
+    "duplex.judges.conversation_rules:make_embedded",
+    "rules on timing and words, SmolLM2 likelihoods for topicality; offline, deterministic",
+)
+CONVERSATION_JUDGES.add(
+    "anthropic", "duplex.judges.conversation:make_api", "Claude with the conversation prompt"
+)
+CONVERSATION_JUDGES.add(
+    "openai-compatible",
+    "duplex.judges.conversation:make_api",
+    "a chat-completions endpoint with the conversation prompt",
+)
+
+
+def load_conversation_judge(text: str) -> Any:
+    """A conversation judge (``duplex.judges.conversation.ConversationJudge``) from a spec."""
+    spec = parse_judge_spec(text)
+    return CONVERSATION_JUDGES.get(spec.name)(spec)
+
+
 def check_judge_spec(text: str) -> JudgeSpec:
     """Parse a spec and check it as far as can be done before a long run: its name, its
     arguments and the key it needs. Building a judge loads no model and opens no connection
@@ -57,11 +83,13 @@ def load_judge(text: str) -> Judge:
 
 
 __all__ = [
+    "CONVERSATION_JUDGES",
     "DEFAULT_JUDGE",
     "JUDGES",
     "Judge",
     "JudgeInput",
     "Verdict",
     "check_judge_spec",
+    "load_conversation_judge",
     "load_judge",
 ]

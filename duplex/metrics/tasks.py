@@ -37,6 +37,8 @@ Scorer = Callable[["Recording", "Annotations", "OutputAnalysis"], dict[str, Valu
 #: Non-numeric per-item fields (texts a judge or a reader needs), kept apart from the numbers so
 #: that :func:`duplex.metrics.stats.summarize` only ever sees numbers.
 Detailer = Callable[["Recording", "Annotations", "OutputAnalysis"], dict[str, str | None]]
+#: Per-turn rows of one item (a conversation's exchanges), stored as the row's ``turns``.
+TurnRows = Callable[["Recording", "Annotations", "OutputAnalysis"], list[dict[str, Any]]]
 
 
 class Headline(NamedTuple):
@@ -113,6 +115,8 @@ class Task:
     ``prepare``: annotations the task derives from an item's before a session (the backchannel
     reference). ``needs_words``: whether the scorer reads the transcript; when it does not, the
     ASR is skipped. ``rank``: the task's place on the leaderboard (Full-Duplex-Bench's order).
+    ``turns``, when a task has it, returns per-turn rows (a conversation's exchanges), stored as
+    the row's ``turns``.
     """
 
     name: str
@@ -126,6 +130,7 @@ class Task:
     fdb: FdbFormat | None = None
     needs_words: bool = True
     rank: int = 100
+    turns: TurnRows | None = None
     _index: dict[str, Metric] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -216,6 +221,11 @@ TASKS.add(
     "overlap",
     "duplex.metrics.overlap_handling:TASK",
     "overlapping speech (backchannel, side talk, background, interruption): resume or respond",
+)
+TASKS.add(
+    "conversation",
+    "duplex.metrics.conversation:TASK",
+    "a multi-turn conversation with the examiner: fluency, instruction following, task score",
 )
 TASKS.add(
     "live",

@@ -37,6 +37,11 @@ MODELS.add(
     "reads the scenario's annotations and speaks at exactly known times",
 )
 MODELS.add(
+    "replier",
+    "duplex.models.replier:make_replier",
+    "conversations: answers each examiner turn with the goal's reference (or bad) reply",
+)
+MODELS.add(
     "cascade",
     "duplex.models.cascade:make_cascade",
     "cascaded voice agent: Silero VAD, Whisper tiny.en, SmolLM2-135M, Piper; barge-in, "

@@ -10,7 +10,8 @@ offline and can be attached to an issue or a CI artefact. Contents:
   model spec or the folder name, or given explicitly);
 - per run: every metric with its interval, then one section per item: a timeline of both channels
   (level envelopes, pause windows, turn end, interruptions and other cues, events), an audio
-  player (the two channels mixed), transcripts, metrics, judge verdicts when the rows have them.
+  player (the two channels mixed), transcripts, metrics, judge verdicts when the rows have them;
+  a conversation also gets its turns on two lanes and its transcript exchange by exchange.
 
 Audio is capped (items per run and seconds per item, said on the page) to keep the file small.
 """
@@ -27,6 +28,7 @@ from typing import Any
 
 from duplex.errors import AudioError, ConfigError, ResultsError
 from duplex.provenance import STEP_RE
+from duplex.report.conversation_view import conversation_html
 from duplex.report.media import encode_clip, envelope, session_mix
 from duplex.report.preference import RUBRIC_NOTE, arena_section, rubric_columns
 from duplex.report.rundata import RunData, number
@@ -323,6 +325,7 @@ def _item(run: RunData, run_key: str, row: dict[str, Any], ctx: _Ctx, *, open_: 
     session = _read_session(folder)
     if session is not None:
         parts.append(_media(folder, session, key, ctx))
+        parts.append(conversation_html(session, row))  # empty unless the item is a conversation
     else:
         parts.append('<p class="note">no session folder recorded for this item</p>')
     if status == "failed":

@@ -2,7 +2,8 @@
 
 Which judging a run gets is its task's (:data:`RUN_JUDGES`): a user_interruption run's responses
 are rated (:mod:`duplex.judges.interruption`), an overlap run's pairs are labelled
-(:mod:`duplex.report.overlap_pairs`). ``run`` calls the same after its items.
+(:mod:`duplex.report.overlap_pairs`), a conversation run's conversations are judged
+(:mod:`duplex.report.conversation`). ``run`` calls the same after its items.
 """
 
 from __future__ import annotations
@@ -127,6 +128,11 @@ INTERRUPTION = RunJudge(_judge_interruptions, format_judged)
 RUN_JUDGES: Registry[RunJudge] = Registry("run judge")
 RUN_JUDGES.add(
     "user_interruption", "duplex.report.judged:INTERRUPTION", "rates responses to interruptions"
+)
+RUN_JUDGES.add(
+    "conversation",
+    "duplex.report.conversation:JUDGING",
+    "judges each exchange (fluency, instruction following) and each conversation's task",
 )
 RUN_JUDGES.add(
     "overlap",

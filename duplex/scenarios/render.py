@@ -18,6 +18,10 @@ speaking just before the fallback), so the item audio runs to
 ``fallback_at + after_model_onset + cue duration + tail``: whatever the model does, at least
 ``tail`` seconds of silence follow the interruption.
 
+A ``conversation`` item has no script: its user channel is silence of ``max_seconds`` (the
+longest the conversation may run) into which the examiner speaks during the session, and its
+annotations carry the staged goals. Nothing is synthesised at render time.
+
 Items with an ``overlap`` (task ``overlap``) get one reactive cue named ``"overlap"`` placed by
 the same rule and bounds. Its audio is the overlapping utterance in its talker's voice through
 its room effect (:mod:`duplex.scenarios.effects`), so it can be longer than the speech by the
@@ -211,10 +215,36 @@ def layout(
     return audio.mix(placed, length=total), annotations, cues
 
 
+def _conversation_item(
+    suite: SuiteSpec, item: ItemSpec, key: str, tts_: dict[str, Any]
+) -> ScenarioItem:
+    assert item.conversation is not None
+    n = audio.seconds_to_samples(item.conversation.max_seconds, SESSION_RATE)
+    return ScenarioItem(
+        suite=suite.suite,
+        suite_version=suite.version,
+        item_id=item.id,
+        audio=np.zeros(n, np.float32),
+        sample_rate=SESSION_RATE,
+        annotations=Annotations(speech=(), conversation=item.conversation),
+        spec_hash=key,
+        provenance={
+            "voice": item.voice,
+            "rate": item.rate,
+            "seed": item.seed,
+            "lead_in": suite.defaults.lead_in,
+            "renderer_version": RENDERER_VERSION,
+            "tts": tts_,
+        },
+    )
+
+
 def render_item(suite: SuiteSpec, item: ItemSpec, *, use_cache: bool = True) -> ScenarioItem:
     """Render one item, from the cache when a valid entry exists."""
     provenance_tts = tts.tts_provenance()
     key = spec_hash(item, suite.defaults, provenance_tts)
+    if item.conversation is not None:  # spoken during the session: nothing to render or cache
+        return _conversation_item(suite, item, key, provenance_tts)
     entry = cache.load(key) if use_cache else None
     if entry is None:
         where = f"{suite.path.name}: item {item.id!r}"

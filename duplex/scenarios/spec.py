@@ -76,14 +76,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from duplex.annotations import CLEAN_SUFFIX
+from duplex.annotations import CLEAN_SUFFIX, Conversation
 from duplex.errors import ScenarioError
+from duplex.scenarios.conversation import Pacing, parse_conversation, parse_pacing
+from duplex.scenarios.fields import Where as _Where
+from duplex.scenarios.fields import check_keys as _check_keys
+from duplex.scenarios.fields import describe as _describe
+from duplex.scenarios.fields import integer as _integer
+from duplex.scenarios.fields import mapping as _mapping
+from duplex.scenarios.fields import number as _number
+from duplex.scenarios.fields import string as _string
 
 #: Accepted ranges (seconds, or TTS length_scale for rate). Wide on purpose: suites set tighter
 #: design constraints of their own (checked in their tests), the parser only rejects nonsense.
@@ -101,8 +109,19 @@ EXPECTED = ("resume", "respond")
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # ids end up in file names
 _VERSION_PATTERN = re.compile(r"^\d+(\.\d+)*$")
 _TOP_KEYS = {"suite", "version", "task", "description", "defaults", "items"}
-_DEFAULT_KEYS = {"voice", "rate", "lead_in", "tail", "seed", "interrupt", "overlap"}
-_ITEM_KEYS = {"id", "voice", "rate", "seed", "note", "script", "interrupt", "overlap", "rubric"}
+_DEFAULT_KEYS = {"voice", "rate", "lead_in", "tail", "seed", "interrupt", "overlap", "conversation"}
+_ITEM_KEYS = {
+    "id",
+    "voice",
+    "rate",
+    "seed",
+    "note",
+    "script",
+    "interrupt",
+    "overlap",
+    "rubric",
+    "conversation",
+}
 #: Rubric dimensions (MTalk-Bench's semantic / paralinguistic / ambient).
 RUBRIC_DIMENSIONS = ("semantic", "paralinguistic", "ambient")
 _RUBRIC_KEYS = {*RUBRIC_DIMENSIONS, "keywords"}
@@ -217,6 +236,7 @@ class Defaults:
     seed: int = 0
     interrupt: InterruptTiming = InterruptTiming()
     overlap: OverlapDefaults = OverlapDefaults()
+    conversation: Pacing = field(default_factory=Pacing)
 
 
 @dataclass(frozen=True)
@@ -233,6 +253,7 @@ class ItemSpec:
     overlap: OverlapSpec | None = None
     #: not part of :meth:`to_json`: a rubric does not change what is rendered or recorded
     rubric: Rubric = Rubric()
+    conversation: Conversation | None = None
 
     @property
     def pauses(self) -> tuple[float, ...]:
@@ -257,6 +278,8 @@ class ItemSpec:
             d["interrupt"] = self.interrupt.to_json()
         if self.overlap is not None:
             d["overlap"] = self.overlap.to_json()
+        if self.conversation is not None:
+            d["conversation"] = asdict(self.conversation)
         return d
 
 
@@ -283,57 +306,6 @@ def require_fields(spec: SuiteSpec, fields: Iterable[str], task: str) -> None:
                 raise _Where(spec.path, f"item {item.id!r}").error(
                     name, f"missing (every item of task {task!r} needs one)"
                 )
-
-
-class _Where:
-    """Builds error messages that name file, item and field."""
-
-    def __init__(self, path: Path, item: str | None = None) -> None:
-        self.path = path
-        self.item = item
-
-    def error(self, field: str, message: str) -> ScenarioError:
-        parts = [self.path.name, self.item or "", field, message]
-        return ScenarioError(": ".join(p for p in parts if p))
-
-
-def _describe(value: object) -> str:
-    return "nothing" if value is None else repr(value)
-
-
-def _check_keys(raw: Mapping[str, Any], allowed: set[str], where: _Where, prefix: str) -> None:
-    for key in raw:
-        if key not in allowed:
-            name = f"{prefix}.{key}" if prefix else str(key)
-            raise where.error(name, f"unknown field (allowed: {', '.join(sorted(allowed))})")
-
-
-def _mapping(value: object, where: _Where, field: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise where.error(field, f"expected a mapping, got {_describe(value)}")
-    return value
-
-
-def _string(value: object, where: _Where, field: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise where.error(field, f"expected a non-empty string, got {_describe(value)}")
-    return value.strip()
-
-
-def _number(value: object, where: _Where, field: str, bounds: tuple[float, float]) -> float:
-    # bool is an int in Python; "pause: yes" is a typo, not one second.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise where.error(field, f"expected a number, got {_describe(value)}")
-    low, high = bounds
-    if not low <= float(value) <= high:
-        raise where.error(field, f"{value} is out of range [{low}, {high}]")
-    return float(value)
-
-
-def _integer(value: object, where: _Where, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise where.error(field, f"expected an integer, got {_describe(value)}")
-    return value
 
 
 def _voice(value: object, where: _Where, field: str) -> str:
@@ -474,7 +446,11 @@ def _defaults(raw: object, where: _Where) -> Defaults:
         _check_keys(raw_timing, _INTERRUPT_TIMING_KEYS, where, "defaults.interrupt")
         timing = _timing(raw_timing, timing, where, "defaults.interrupt")
     overlap = _overlap_defaults(d["overlap"], where) if "overlap" in d else base.overlap
+    pacing = base.conversation
+    if "conversation" in d:
+        pacing = parse_pacing(d["conversation"], pacing, where, "defaults.conversation")
     return Defaults(
+        conversation=pacing,
         voice=_voice(d["voice"], where, "defaults.voice") if "voice" in d else base.voice,
         rate=_number(d.get("rate", base.rate), where, "defaults.rate", RATE_RANGE),
         lead_in=_number(d.get("lead_in", base.lead_in), where, "defaults.lead_in", LEAD_IN_RANGE),
@@ -552,7 +528,15 @@ def _item(raw: object, index: int, defaults: Defaults, path: Path) -> ItemSpec:
         raise where.error("id", f"{item_id!r} may use only letters, digits, '_', '.' and '-'")
     where = _Where(path, f"item {item_id!r}")
     _check_keys(d, _ITEM_KEYS, where, "")
-    if "script" not in d:
+    conversation = None
+    if "conversation" in d:
+        for other in ("script", "interrupt"):
+            if other in d:
+                raise where.error(
+                    other, "a conversation item has none: the examiner speaks during the session"
+                )
+        conversation = parse_conversation(d["conversation"], defaults.conversation, where)
+    elif "script" not in d:
         raise where.error("script", "missing")
     if "interrupt" in d and "overlap" in d:
         raise where.error("overlap", "an item has an interrupt or an overlap, not both")
@@ -562,7 +546,8 @@ def _item(raw: object, index: int, defaults: Defaults, path: Path) -> ItemSpec:
         voice=voice,
         rate=_number(d.get("rate", defaults.rate), where, "rate", RATE_RANGE),
         seed=_integer(d.get("seed", defaults.seed), where, "seed"),
-        script=_script(d["script"], where),
+        script=() if conversation is not None else _script(d["script"], where),
+        conversation=conversation,
         note=_string(d["note"], where, "note") if "note" in d else "",
         interrupt=_interrupt(d["interrupt"], defaults.interrupt, where)
         if "interrupt" in d

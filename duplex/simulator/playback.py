@@ -11,6 +11,7 @@ interruption time in lock-step and in real time.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from typing import Any
 
@@ -20,6 +21,7 @@ from duplex.annotations import Annotations, Cue
 from duplex.audio import Samples
 from duplex.events import UserCueFired
 from duplex.scenarios.base import ReactiveCue, ScenarioItem
+from duplex.simulator.user import UserSide
 
 #: Silero's analysis chunk (512 samples at 16 kHz) in seconds.
 VAD_CHUNK_S = 0.032
@@ -28,13 +30,15 @@ VAD_CHUNK_S = 0.032
 REFINE_AFTER_S = 0.3
 
 
-class UserPlayback:
+class UserPlayback(UserSide):
     """Produces user frames; places pending cues as the model's behaviour decides them."""
 
     def __init__(self, item: ScenarioItem, frame_size: int, n_frames: int) -> None:
         self.item = item
         self.rate = item.sample_rate
         self.frame = frame_size
+        self.n_frames = n_frames
+        self.length = item.audio.size
         self.user = np.zeros(n_frames * frame_size, dtype=np.float32)
         self.user[: item.audio.size] = item.audio
         self._pending = list(item.cues)
@@ -118,9 +122,17 @@ class UserPlayback:
         self._resolved.append(placed)
         self.fired.append(UserCueFired(start, cue.name, asdict(placed)))
 
+    def events(self) -> list[UserCueFired]:
+        return self.fired
+
     def resolved_annotations(self) -> Annotations:
         """The item's annotations with the cues as actually placed."""
         ann = self.item.annotations
         if not self.item.cues:
             return ann
         return ann.with_cues(self._resolved)
+
+
+def user_playback(item: ScenarioItem, frame_size: int) -> UserPlayback:
+    """The default user side: the item's audio, frame by frame, with its reactive cues."""
+    return UserPlayback(item, frame_size, math.ceil(item.audio.size / frame_size))

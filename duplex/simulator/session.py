@@ -15,21 +15,22 @@ available on the session clock.
 from __future__ import annotations
 
 import asyncio
-import math
+import concurrent.futures
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from duplex.audio import Samples
-from duplex.errors import ConfigError, ModelError
+from duplex.errors import ConfigError, DuplexError, ModelError
 from duplex.events import ModelAudio, ModelAudioCleared, ModelFailed, ModelText
 from duplex.models.base import LockstepModel, Model, SessionInfo, StepOutput, StreamingSession
 from duplex.scenarios.base import ScenarioItem
 from duplex.simulator.adapters import as_streaming
-from duplex.simulator.playback import UserPlayback
+from duplex.simulator.playback import user_playback
 from duplex.simulator.recorder import Recorder
 from duplex.simulator.recording import Recording
+from duplex.simulator.user import InlineExecutor, UserSide, UserSideFactory
 from duplex.timeline import SPIN_MARGIN_S, RealtimeClock, Stopwatch, measured
 
 FRAME_MS = 80
@@ -48,6 +49,9 @@ class SessionOptions:
     #: how a lock-step driver learns how long a step took (and how a model that budgets its own
     #: compute measures it): no_compute() gives bit-identical reruns
     stopwatch: Stopwatch = field(default_factory=measured, compare=False)
+    #: builds the user side of each item; None: the item's audio with its reactive cues
+    #: (:func:`~duplex.simulator.playback.user_playback`). A conversation passes its examiner.
+    user_side: UserSideFactory | None = field(default=None, compare=False)
 
 
 class SessionFailed(ModelError):
@@ -78,26 +82,34 @@ def _info(item: ScenarioItem, frame_size: int, opts: SessionOptions) -> SessionI
     )
 
 
-def _playback(
-    item: ScenarioItem, frame_size: int, model: Model
-) -> tuple[UserPlayback, Recorder, int]:
-    n_frames = math.ceil(item.audio.size / frame_size)
-    playback = UserPlayback(item, frame_size, n_frames)
-    # The recorder's user channel is a view of the playback's: cues placed later show up in it.
+def _user_side(
+    item: ScenarioItem, frame_size: int, model: Model, opts: SessionOptions
+) -> tuple[UserSide, Recorder]:
+    user = (opts.user_side or user_playback)(item, frame_size)
+    # The recorder's user channel is a view of the user side's: audio placed later (reactive
+    # cues, an examiner's turns) shows up in it.
     recorder = Recorder(
-        playback.user[: item.audio.size],
+        user.user[: user.length],
         item.sample_rate,
         skip_queued_silence=isinstance(model, LockstepModel),
     )
-    return playback, recorder, n_frames
+    return user, recorder
 
 
-def _finish(recorder: Recorder, playback: UserPlayback, timings: dict[str, Any]) -> Recording:
-    for cue in playback.fired:
-        recorder.add(cue)
+def _finish(
+    recorder: Recorder, user: UserSide, timings: dict[str, Any], ended: int | None = None
+) -> Recording:
+    """The recording; ``ended``: the frame before which the user side ended the session (both
+    channels are cut there, so they keep one length). A failed session keeps its full length."""
+    for event in user.events():
+        recorder.add(event)
     recorder.events.sort(key=lambda e: e.at)
     recording = recorder.finish(timings)
-    recording.annotations = playback.resolved_annotations()
+    if ended is not None:
+        end = min(ended * user.frame, recording.user.size)
+        recording.user, recording.model = recording.user[:end], recording.model[:end].copy()
+        recording.timings["user_ended_at_s"] = end / recording.sample_rate
+    recording.annotations = user.resolved_annotations()
     return recording
 
 
@@ -114,7 +126,10 @@ class LockstepTrack:
         self.item = item
         self.rate = item.sample_rate
         self.frame_size = _frame_size(model, self.rate, opts.frame_ms)
-        self.playback, self.recorder, self.n_frames = _playback(item, self.frame_size, model)
+        self.user, self.recorder = _user_side(item, self.frame_size, model, opts)
+        # Lock-step: the user side's work is done inline, before its frame is decided.
+        self.user.attach(InlineExecutor())
+        self.n_frames = self.user.n_frames
         self.info = _info(item, self.frame_size, opts)
         self.compute = np.zeros(self.n_frames)
         self.n = 0  # index of the next input frame
@@ -122,11 +137,11 @@ class LockstepTrack:
 
     @property
     def done(self) -> bool:
-        return self.n >= self.n_frames
+        return self.n >= self.n_frames or self.user.ended(self.n)
 
     def next_frame(self) -> Samples:
-        """User frame ``n``, decided from the model audio placed so far (see UserPlayback)."""
-        return self.playback.frame_at(self.n, self.recorder.model)
+        """User frame ``n``, decided from the model audio placed so far (see UserSide)."""
+        return self.user.frame_at(self.n, self.recorder.model)
 
     def place(self, out: StepOutput, compute_s: float) -> None:
         """Put step ``n``'s output on the timeline; a malformed frame fails the session."""
@@ -153,10 +168,12 @@ class LockstepTrack:
         return SessionFailed(f"{what} at {at / self.rate:.2f} s: {reason}", self._partial())
 
     def _partial(self) -> Recording:
-        return _finish(self.recorder, self.playback, {"clock": "lockstep"})
+        self.user.close()
+        return _finish(self.recorder, self.user, {"clock": "lockstep"})
 
     def finish(self, extra: dict[str, Any] | None = None) -> Recording:
-        n, compute = self.n_frames, self.compute
+        self.user.close()
+        n, compute = self.n, self.compute[: self.n]
         frame_s = self.frame_size / self.rate
         timings = {
             "clock": "lockstep",
@@ -168,7 +185,7 @@ class LockstepTrack:
             "compute_rtf": float(compute.sum() / (n * frame_s)) if n else 0.0,
             **(extra or {}),
         }
-        return _finish(self.recorder, self.playback, timings)
+        return _finish(self.recorder, self.user, timings, n if n < self.n_frames else None)
 
 
 def run_lockstep(model: LockstepModel, item: ScenarioItem, opts: SessionOptions) -> Recording:
@@ -196,7 +213,8 @@ async def run_realtime(
     """Stream the item at wall-clock pace; the model runs concurrently."""
     rate = item.sample_rate
     frame_size = _frame_size(model, rate, opts.frame_ms)
-    playback, recorder, n_frames = _playback(item, frame_size, model)
+    user, recorder = _user_side(item, frame_size, model, opts)
+    n_frames = user.n_frames
     clock = clock or RealtimeClock(rate, precise_wait_s=opts.precise_wait_s)
     streaming = as_streaming(model)
     lateness = np.zeros(n_frames)
@@ -206,24 +224,38 @@ async def run_realtime(
         async with asyncio.timeout(deadline):
             session = await streaming.connect(info, clock)
     except TimeoutError:
+        user.close()
         raise SessionFailed(
             f"no session within {deadline:.0f} s",
-            _finish(recorder, playback, {"clock": "realtime"}),
+            _finish(recorder, user, {"clock": "realtime"}),
         ) from None
     except ModelError as exc:  # refused connection, failed handshake: a failure of this item
-        raise SessionFailed(str(exc), _finish(recorder, playback, {"clock": "realtime"})) from exc
+        user.close()
+        raise SessionFailed(str(exc), _finish(recorder, user, {"clock": "realtime"})) from exc
     failure: list[str] = []
+    user_failure: list[str] = []
+    sent = [0]
+    # The user side's heavy work (an examiner's ASR, LM, TTS) runs here, off the send path.
+    work = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="user-side")
+    user.attach(work)
 
     async def send_all(session: StreamingSession) -> None:
         for n in range(n_frames):
+            if user.ended(n):
+                break
             # Decided before waiting (the model audio it reads is already known, see
-            # UserPlayback), so that reacting to the model costs nothing at the deadline.
-            frame = playback.frame_at(n, recorder.model)
+            # UserSide), so that reacting to the model costs nothing at the deadline.
+            try:
+                frame = user.frame_at(n, recorder.model)
+            except DuplexError as exc:  # the user side's own backends (an examiner's ASR, TTS)
+                user_failure.append(str(exc))
+                break
             due = (n + 1) * frame_size / rate
             session.prepare(frame, due)
             await clock.sleep_until(due)
             await session.send(frame)
             lateness[n] = clock.now() - due  # once the bytes are written, not at the wake-up
+            sent[0] = n + 1
         await session.finish()
 
     async def receive_all(session: StreamingSession) -> None:
@@ -234,30 +266,45 @@ async def run_realtime(
                 return
 
     clock.start()
-    end_s = n_frames * frame_size / rate + opts.drain_s
+
+    def end_s() -> float:
+        # The sender stops early when the user side ends the session.
+        frames = sent[0] if sender.done() else n_frames
+        return frames * frame_size / rate + opts.drain_s
+
     try:
         async with asyncio.TaskGroup() as tg:
             receiver = tg.create_task(receive_all(session), name="receiver")
             sender = tg.create_task(send_all(session), name="sender")
-            while not (receiver.done() or (sender.done() and clock.now() >= end_s)):
-                await asyncio.wait({receiver}, timeout=max(0.0, min(0.05, end_s - clock.now())))
+            while not (receiver.done() or (sender.done() and clock.now() >= end_s())):
+                await asyncio.wait({receiver}, timeout=max(0.0, min(0.05, end_s() - clock.now())))
             if failure:
                 sender.cancel()
             receiver.cancel()
     finally:
         transport = session.stats()
         await session.aclose()
+        user.close()
+        # A job still running (a language model mid-reply) is left to finish on its own.
+        work.shutdown(wait=False, cancel_futures=True)
+    # Frames sent, when the user side ended the session early; otherwise all of them (a failed
+    # session's unsent frames count as on time, as they always have).
+    ended = sent[0] if sent[0] < n_frames and user.ended(sent[0]) else None
+    frames = n_frames if ended is None else ended
+    late = lateness[:frames] if frames else np.zeros(1)
     timings: dict[str, Any] = {
         "clock": "realtime",
         "frame_size": frame_size,
-        "frames": n_frames,
-        "send_lateness_ms_p50": float(np.percentile(lateness, 50) * 1000),
-        "send_lateness_ms_p99": float(np.percentile(lateness, 99) * 1000),
-        "send_lateness_ms_max": float(lateness.max() * 1000),
-        "send_lateness_ms_last": float(lateness[-1] * 1000) if n_frames else 0.0,
+        "frames": frames,
+        "send_lateness_ms_p50": float(np.percentile(late, 50) * 1000),
+        "send_lateness_ms_p99": float(np.percentile(late, 99) * 1000),
+        "send_lateness_ms_max": float(late.max() * 1000),
+        "send_lateness_ms_last": float(late[-1] * 1000) if frames else 0.0,
         **({"transport": transport} if transport else {}),
     }
-    recording = _finish(recorder, playback, timings)
+    recording = _finish(recorder, user, timings, ended)
     if failure:
         raise SessionFailed(f"model failed: {failure[0]}", recording)
+    if user_failure:
+        raise SessionFailed(f"user side failed: {user_failure[0]}", recording)
     return recording

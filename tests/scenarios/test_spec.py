@@ -89,7 +89,7 @@ BAD_CASES = [
     (
         item_a1("    script:\n      - say: hi\n", extra="    colour: red\n"),
         "bad.yaml: item 'a-1': colour: unknown field "
-        "(allowed: id, interrupt, note, overlap, rate, rubric, script, seed, voice)",
+        "(allowed: conversation, id, interrupt, note, overlap, rate, rubric, script, seed, voice)",
     ),
     (
         item_a1("    script:\n      - say: hi\n", extra="    voice: jo\n"),

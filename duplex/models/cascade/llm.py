@@ -72,7 +72,12 @@ class Llm:
     """The loaded model and tokenizer; shared by every session of a run."""
 
     def __init__(
-        self, threads: int, system_prompt: str = SYSTEM_PROMPT, *, weights: str = "float32"
+        self,
+        threads: int,
+        system_prompt: str = SYSTEM_PROMPT,
+        *,
+        weights: str = "float32",
+        primer: tuple[dict[str, str], ...] = PRIMER,
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
@@ -97,6 +102,8 @@ class Llm:
         self.weights = weights
         self.threads = threads
         self.system_prompt = system_prompt
+        #: example exchange after the system prompt (the conversation examiner has none)
+        self.primer = primer
         end: Any = self.tokenizer.convert_tokens_to_ids(END_OF_TURN)
         self.end_id = int(end)
         self.stop_ids = {self.end_id, int(self.tokenizer.eos_token_id)}
@@ -105,7 +112,7 @@ class Llm:
         self._system_cache = self._prefill_new(self._system_ids)
 
     def render(self, messages: list[dict[str, str]], *, add_generation_prompt: bool) -> str:
-        full = [{"role": "system", "content": self.system_prompt}, *PRIMER, *messages]
+        full = [{"role": "system", "content": self.system_prompt}, *self.primer, *messages]
         text: str = self.tokenizer.apply_chat_template(
             full, tokenize=False, add_generation_prompt=add_generation_prompt
         )
@@ -149,7 +156,7 @@ class Llm:
             "weights": self.weights,
             "decoding": "greedy",
             "system_prompt": self.system_prompt,
-            "primer": list(PRIMER),
+            "primer": list(self.primer),
         }
 
 
