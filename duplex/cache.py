@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -48,3 +50,39 @@ def atomic_write(folder: Path, name: str, write: Callable[[IO[bytes]], object], 
         write_bytes(folder / name, write, what=what)
     except ResultsError as exc:
         _log.warning("%s; continuing uncached", exc)
+
+
+class KeyedStore:
+    """One sqlite table of text values by key, safe to share between threads: the store under
+    every cache of answers (judge verdicts, overlap labels, conversation verdicts, examiner lines,
+    arena battles). ``path`` None keeps it in memory (tests). ``table`` and ``column`` are the
+    cache's own names, constants, so the files earlier versions wrote still read."""
+
+    def __init__(self, path: Path | None, table: str, column: str = "verdict") -> None:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._select = f"SELECT {column} FROM {table} WHERE key = ?"
+        self._insert = f"INSERT OR REPLACE INTO {table} VALUES (?, ?)"
+        self._lock = threading.Lock()
+        # One connection shared by the worker threads, serialised by the lock.
+        self._db = sqlite3.connect(
+            ":memory:" if path is None else str(path), check_same_thread=False, timeout=30
+        )
+        with self._lock, self._db:
+            self._db.execute(
+                f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, {column} TEXT NOT NULL)"
+            )
+
+    def read(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(self._select, (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def write(self, key: str, value: str) -> None:
+        with self._lock, self._db:
+            self._db.execute(self._insert, (key, value))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

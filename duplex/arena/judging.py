@@ -20,8 +20,6 @@ import concurrent.futures
 import hashlib
 import json
 import logging
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -29,9 +27,9 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
 from duplex.arena.responses import Response
-from duplex.cache import cache_dir
-from duplex.judges.base import Judged, JudgeError, JudgeSpec, RetryableError, parse_judge_spec
-from duplex.judges.engine import DEFAULT_BACKOFF, Backoff
+from duplex.cache import KeyedStore, cache_dir
+from duplex.judges.base import Judged, JudgeSpec, parse_judge_spec
+from duplex.judges.engine import DEFAULT_BACKOFF, Backoff, with_retries
 from duplex.registry import Registry
 
 _log = logging.getLogger(__name__)
@@ -189,22 +187,12 @@ def load_arena_judge(text: str) -> ArenaJudge:
 
 # ------------------------------------------------------------------------------- the cache
 
-_SCHEMA = "CREATE TABLE IF NOT EXISTS battles (key TEXT PRIMARY KEY, verdict TEXT NOT NULL)"
 
-
-class BattleCache:
+class BattleCache(KeyedStore):
     """Thread-safe sqlite store of verdicts; ``path`` None keeps it in memory (tests)."""
 
     def __init__(self, path: Path | None = None) -> None:
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            ":memory:" if path is None else str(path), check_same_thread=False, timeout=30
-        )
-        with self._lock, self._db:
-            self._db.execute(_SCHEMA)
+        super().__init__(path, "battles", "verdict")
 
     @classmethod
     def default(cls) -> BattleCache:
@@ -217,47 +205,14 @@ class BattleCache:
         return hashlib.sha256(json.dumps(doc).encode()).hexdigest()
 
     def get(self, key: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._db.execute("SELECT verdict FROM battles WHERE key = ?", (key,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        text = self.read(key)
+        return None if text is None else dict(json.loads(text))
 
     def put(self, key: str, doc: dict[str, Any]) -> None:
-        with self._lock, self._db:
-            self._db.execute("INSERT OR REPLACE INTO battles VALUES (?, ?)", (key, json.dumps(doc)))
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.write(key, json.dumps(doc))
 
 
 # ------------------------------------------------------------------------------ judging
-
-
-def with_retries(
-    judge: ArenaJudge,
-    call: Callable[[], T],
-    fail: Callable[[str], T],
-    *,
-    backoff: Backoff = DEFAULT_BACKOFF,
-    sleep: Sleep = time.sleep,
-) -> T:
-    """``call()``, retried on :class:`RetryableError` as the interruption judges are
-    (:mod:`duplex.judges.engine`); a final failure becomes ``fail(reason)``, never an exception."""
-    failures = 0
-    while True:
-        try:
-            return call()
-        except RetryableError as exc:
-            failures += 1
-            if failures >= judge.max_attempts:
-                return fail(f"gave up after {failures} attempts: {exc}")
-            wait = backoff.delay(failures, exc.retry_after)
-            _log.info("arena judge %s: %s; retrying in %.1f s", judge.name, exc, wait)
-            sleep(wait)
-        except JudgeError as exc:
-            return fail(str(exc))
-        except Exception as exc:  # the harness boundary: a crashed judge is one missing verdict
-            return fail(f"judge crashed: {type(exc).__name__}: {exc}")
 
 
 def missing(judge: ArenaJudge, reason: str) -> PairVerdict:

@@ -20,15 +20,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
-import threading
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
 from duplex.annotations import Goal
-from duplex.cache import cache_dir
+from duplex.cache import KeyedStore, cache_dir
 from duplex.judges.evidence import contains, normal
 from duplex.models.cascade.turn import INCOMPLETE_LAST_WORDS, words
 
@@ -249,20 +247,11 @@ def check_line(text: str, goal: Goal, heard: str = "", said: tuple[str, ...] = (
 # ----------------------------------------------------------------------------- the cache
 
 
-class LineCache:
+class LineCache(KeyedStore):
     """Lines a language model wrote, by request; ``path`` None keeps them in memory (tests)."""
 
     def __init__(self, path: Path | None = None) -> None:
-        target = ":memory:"
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            target = str(path)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(target, check_same_thread=False, timeout=30)
-        with self._lock, self._db:
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS lines (key TEXT PRIMARY KEY, text TEXT NOT NULL)"
-            )
+        super().__init__(path, "lines", "text")
 
     @classmethod
     def default(cls) -> LineCache:
@@ -274,14 +263,7 @@ class LineCache:
         return hashlib.sha256(json.dumps(doc, ensure_ascii=False).encode()).hexdigest()
 
     def get(self, key: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT text FROM lines WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        return self.read(key)
 
     def put(self, key: str, text: str) -> None:
-        with self._lock, self._db:
-            self._db.execute("INSERT OR REPLACE INTO lines VALUES (?, ?)", (key, text))
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.write(key, text)

@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-import threading
 from pathlib import Path
 
-from duplex.cache import cache_dir
+from duplex.cache import KeyedStore, cache_dir
 from duplex.judges.base import JudgeInput, Verdict
-
-_SCHEMA = "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, verdict TEXT NOT NULL)"
 
 
 def cache_key(
@@ -27,38 +23,21 @@ def cache_key(
     return hashlib.sha256(json.dumps(doc, ensure_ascii=False).encode()).hexdigest()
 
 
-class VerdictCache:
+class VerdictCache(KeyedStore):
     """A small thread-safe sqlite store; ``path`` None gives an in-memory cache (tests)."""
 
     def __init__(self, path: Path | None = None) -> None:
-        if path is None:
-            target = ":memory:"
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            target = str(path)
-        self.path = path
-        self._lock = threading.Lock()
-        # One connection shared by the worker threads, serialised by the lock.
-        self._db = sqlite3.connect(target, check_same_thread=False, timeout=30)
-        with self._lock, self._db:
-            self._db.execute(_SCHEMA)
+        super().__init__(path, "verdicts", "verdict")
 
     @classmethod
     def default(cls) -> VerdictCache:
         return cls(cache_dir("judges") / "verdicts.sqlite")
 
     def get(self, key: str) -> Verdict | None:
-        with self._lock:
-            row = self._db.execute("SELECT verdict FROM verdicts WHERE key = ?", (key,)).fetchone()
-        return None if row is None else Verdict.from_json(json.loads(row[0]), cached=True)
+        text = self.read(key)
+        return None if text is None else Verdict.from_json(json.loads(text), cached=True)
 
     def put(self, key: str, verdict: Verdict) -> None:
         if verdict.score is None:
             return
-        doc = json.dumps(verdict.to_json(), ensure_ascii=False)
-        with self._lock, self._db:
-            self._db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?)", (key, doc))
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.write(key, json.dumps(verdict.to_json(), ensure_ascii=False))

@@ -19,19 +19,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 import statistics
-import threading
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
 from duplex.annotations import Conversation, Goal, References
-from duplex.cache import cache_dir
+from duplex.cache import KeyedStore, cache_dir
 from duplex.errors import ConfigError
-from duplex.judges.base import JudgeError, JudgeSpec, RetryableError
-from duplex.judges.engine import DEFAULT_BACKOFF, Backoff, Sleep
+from duplex.judges.base import JudgeError, JudgeSpec
+from duplex.judges.engine import DEFAULT_BACKOFF, Backoff, Sleep, with_retries
 
 PROMPT_VERSION = "conversation_v1"
 
@@ -192,20 +190,11 @@ def rubric(item: ConversationInput) -> str:
 # ----------------------------------------------------------------------------- cache
 
 
-class ConversationCache:
+class ConversationCache(KeyedStore):
     """Verdicts by key in sqlite; ``path`` None keeps them in memory (tests)."""
 
     def __init__(self, path: Path | None = None) -> None:
-        target = ":memory:"
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            target = str(path)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(target, check_same_thread=False, timeout=30)
-        with self._lock, self._db:
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, verdict TEXT NOT NULL)"
-            )
+        super().__init__(path, "verdicts", "verdict")
 
     @classmethod
     def default(cls) -> ConversationCache:
@@ -217,22 +206,15 @@ class ConversationCache:
         return hashlib.sha256(json.dumps(doc, ensure_ascii=False).encode()).hexdigest()
 
     def get(self, key: str) -> ConversationVerdict | None:
-        with self._lock:
-            row = self._db.execute("SELECT verdict FROM verdicts WHERE key = ?", (key,)).fetchone()
+        text = self.read(key)
         return (
-            None if row is None else ConversationVerdict.from_json(json.loads(row[0]), cached=True)
+            None if text is None else ConversationVerdict.from_json(json.loads(text), cached=True)
         )
 
     def put(self, key: str, verdict: ConversationVerdict) -> None:
         if verdict.task_score is None:
             return
-        doc = json.dumps(verdict.to_json(), ensure_ascii=False)
-        with self._lock, self._db:
-            self._db.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?)", (key, doc))
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.write(key, json.dumps(verdict.to_json(), ensure_ascii=False))
 
 
 def missing(judge: ConversationJudge, item: ConversationInput, reason: str) -> ConversationVerdict:
@@ -256,20 +238,13 @@ def judge_conversation(
     hit = cache.get(key) if cache is not None else None
     if hit is not None:
         return hit
-    failures = 0
-    while True:
-        try:
-            verdict = judge.rate(item)
-            break
-        except RetryableError as exc:
-            failures += 1
-            if failures >= judge.max_attempts:
-                return missing(judge, item, f"gave up after {failures} attempts: {exc}")
-            (sleep or time.sleep)(backoff.delay(failures, exc.retry_after))
-        except JudgeError as exc:
-            return missing(judge, item, str(exc))
-        except Exception as exc:  # the harness boundary: a crashed judge is a missing verdict
-            return missing(judge, item, f"judge crashed: {type(exc).__name__}: {exc}")
+    verdict = with_retries(
+        judge,
+        lambda: judge.rate(item),
+        lambda reason: missing(judge, item, reason),
+        backoff=backoff,
+        sleep=sleep or time.sleep,
+    )
     if cache is not None:
         cache.put(key, verdict)
     return verdict

@@ -22,6 +22,7 @@ from duplex.judges.cache import VerdictCache, cache_key
 _log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -52,25 +53,51 @@ def missing(judge: Judge, reason: str, raw: str = "") -> Verdict:
     )
 
 
+class Retried(Protocol):
+    """What :func:`with_retries` reads of a judge, labeller or writer."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def max_attempts(self) -> int: ...
+
+
+def with_retries(
+    who: Retried,
+    call: Callable[[], T],
+    fail: Callable[[str], T],
+    *,
+    backoff: Backoff = DEFAULT_BACKOFF,
+    sleep: Sleep = time.sleep,
+) -> T:
+    """``call()``, retried on :class:`RetryableError` (``who.max_attempts`` in all, waiting as
+    ``backoff`` says); a final failure, a :class:`JudgeError` or a crash becomes
+    ``fail(reason)``: the one retry loop of every API-backed judge, labeller and writer."""
+    failures = 0
+    while True:
+        try:
+            return call()
+        except RetryableError as exc:
+            failures += 1
+            if failures >= who.max_attempts:
+                return fail(f"gave up after {failures} attempts: {exc}")
+            wait = backoff.delay(failures, exc.retry_after)
+            _log.info("%s: %s; retrying in %.1f s", who.name, exc, wait)
+            sleep(wait)
+        except JudgeError as exc:
+            return fail(str(exc))
+        except Exception as exc:  # the harness boundary: a crashed judge is one missing verdict
+            return fail(f"judge crashed: {type(exc).__name__}: {exc}")
+
+
 def rate_with_retries(
     judge: Judge, item: JudgeInput, *, backoff: Backoff = DEFAULT_BACKOFF, sleep: Sleep = time.sleep
 ) -> Verdict:
     """One item, retried on transient failures; never raises for a judge failure."""
-    failures = 0
-    while True:
-        try:
-            return judge.rate(item)
-        except RetryableError as exc:
-            failures += 1
-            if failures >= judge.max_attempts:
-                return missing(judge, f"gave up after {failures} attempts: {exc}")
-            wait = backoff.delay(failures, exc.retry_after)
-            _log.info("judge %s: %s; retrying in %.1f s", judge.name, exc, wait)
-            sleep(wait)
-        except JudgeError as exc:
-            return missing(judge, str(exc))
-        except Exception as exc:  # the harness boundary: a crashed judge is one missing score
-            return missing(judge, f"judge crashed: {type(exc).__name__}: {exc}")
+    return with_retries(
+        judge, lambda: judge.rate(item), lambda r: missing(judge, r), backoff=backoff, sleep=sleep
+    )
 
 
 def judge_items(

@@ -20,8 +20,6 @@ import hashlib
 import json
 import logging
 import re
-import sqlite3
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,11 +27,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from duplex.cache import cache_dir
+from duplex.cache import KeyedStore, cache_dir
 from duplex.errors import ConfigError
 from duplex.judges import load_judge
-from duplex.judges.base import JudgeError, RetryableError
-from duplex.judges.engine import DEFAULT_BACKOFF, Backoff, Sleep
+from duplex.judges.base import JudgeError
+from duplex.judges.engine import DEFAULT_BACKOFF, Backoff, Sleep, with_retries
 from duplex.judges.overlap import (
     EmbeddedLabeller,
     LabelCase,
@@ -154,45 +152,30 @@ def load_labeller(spec: str) -> Labeller:
 
 # ------------------------------------------------------------------------------ the cache
 
-_SCHEMA = "CREATE TABLE IF NOT EXISTS labels (key TEXT PRIMARY KEY, verdict TEXT NOT NULL)"
-
 
 def label_key(labeller: Labeller, case: LabelCase) -> str:
     doc = [labeller.name, labeller.model, labeller.prompt_version, labeller.prompt_sha, case.key()]
     return hashlib.sha256(json.dumps(doc, ensure_ascii=False).encode()).hexdigest()
 
 
-class LabelCache:
+class LabelCache(KeyedStore):
     """Thread-safe sqlite store of labels; ``path`` None keeps it in memory (tests)."""
 
     def __init__(self, path: Path | None = None) -> None:
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        target = ":memory:" if path is None else str(path)
-        self._db = sqlite3.connect(target, check_same_thread=False, timeout=30)
-        with self._lock, self._db:
-            self._db.execute(_SCHEMA)
+        super().__init__(path, "labels", "verdict")
 
     @classmethod
     def default(cls) -> LabelCache:
         return cls(cache_dir("judges") / "overlap_labels.sqlite")
 
     def get(self, key: str) -> LabelVerdict | None:
-        with self._lock:
-            row = self._db.execute("SELECT verdict FROM labels WHERE key = ?", (key,)).fetchone()
-        return None if row is None else LabelVerdict.from_json(json.loads(row[0]), cached=True)
+        text = self.read(key)
+        return None if text is None else LabelVerdict.from_json(json.loads(text), cached=True)
 
     def put(self, key: str, verdict: LabelVerdict) -> None:
         if verdict.label is None:
             return
-        doc = json.dumps(verdict.to_json(), ensure_ascii=False)
-        with self._lock, self._db:
-            self._db.execute("INSERT OR REPLACE INTO labels VALUES (?, ?)", (key, doc))
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.write(key, json.dumps(verdict.to_json(), ensure_ascii=False))
 
 
 # --------------------------------------------------------------------------- many pairs
@@ -211,21 +194,13 @@ def label_with_retries(
 ) -> LabelVerdict:
     """One pair, retried on transient failures (as :func:`duplex.judges.engine.
     rate_with_retries` does for ratings); never raises for a judge failure."""
-    failures = 0
-    while True:
-        try:
-            return labeller.label(case)
-        except RetryableError as exc:
-            failures += 1
-            if failures >= labeller.max_attempts:
-                return _missing(labeller, f"gave up after {failures} attempts: {exc}")
-            wait = backoff.delay(failures, exc.retry_after)
-            _log.info("labeller %s: %s; retrying in %.1f s", labeller.name, exc, wait)
-            sleep(wait)
-        except JudgeError as exc:
-            return _missing(labeller, str(exc))
-        except Exception as exc:  # the harness boundary: a crashed judge is one missing label
-            return _missing(labeller, f"labeller crashed: {type(exc).__name__}: {exc}")
+    return with_retries(
+        labeller,
+        lambda: labeller.label(case),
+        lambda reason: _missing(labeller, reason),
+        backoff=backoff,
+        sleep=sleep,
+    )
 
 
 def label_cases(
