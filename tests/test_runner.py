@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from duplex.errors import ConfigError
+from duplex.errors import ConfigError, ResultsError
 from duplex.models.base import LockstepSession, SessionInfo
 from duplex.report.documents import to_json as J
 from duplex.runner import RunConfig, run_suite
@@ -119,3 +119,13 @@ def test_compute_none_keeps_the_models_compute_off_the_timeline(tmp_path: Path) 
         )
     with pytest.raises(ConfigError, match="--compute"):
         run_suite(RunConfig(suite="pause_handling", model="b", compute="some"), model=Beeper())
+
+
+def test_a_run_resumes_only_with_the_same_compute(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    run_suite(RunConfig(suite="pause_handling", model="b", limit=1, out=out), model=Beeper())
+    with pytest.raises(ResultsError, match="compute was 'measured', now 'none'"):
+        run_suite(
+            RunConfig(suite="pause_handling", model="b", out=out, resume=True, compute="none"),
+            model=Beeper(),
+        )

@@ -65,6 +65,9 @@ class RunSettings(_Measured):
     retries: int = 0
     export_fdb: str | None = None
     duration_s: float | None = None
+    #: lock-step: "measured" compute time on the timeline, or "none" (``run --compute``); runs
+    #: recorded before the option measured it
+    compute: str = "measured"
     #: where the items came from: "suite" (rendered scenarios), "live" (a microphone), "fdb"
     #: (Full-Duplex-Bench's released data, ``--scenario fdb:PATH``)
     source: Literal["suite", "live", "fdb"] = "suite"

@@ -34,7 +34,17 @@ _log = logging.getLogger(__name__)
 
 #: Fields of run.json that must match for --resume to continue a run: anything else would mix
 #: results measured under different conditions in one table.
-IDENTITY_FIELDS = ("suite", "suite_version", "model", "clock", "vad", "asr", "frame_ms", "seed")
+IDENTITY_FIELDS = (
+    "suite",
+    "suite_version",
+    "model",
+    "clock",
+    "compute",
+    "vad",
+    "asr",
+    "frame_ms",
+    "seed",
+)
 
 
 class RunStore:
