@@ -28,7 +28,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from duplex.arena.responses import Response
 from duplex.cache import KeyedStore, cache_dir
-from duplex.judges.base import Judged, JudgeSpec, parse_judge_spec
+from duplex.judges.base import Backend, Judged, JudgeSpec, parse_judge_spec
 from duplex.judges.engine import DEFAULT_BACKOFF, Backoff, with_retries
 from duplex.registry import Registry
 
@@ -133,24 +133,13 @@ class RubricVerdict:
         )
 
 
-class ArenaJudge(Protocol):
+class ArenaJudge(Backend, Protocol):
     """A pairwise (and rubric) judge. ``compare`` raises :class:`RetryableError` for transient
     failures and :class:`JudgeError` for final ones; it never invents a verdict."""
-
-    name: str
-    model: str
-    prompt_version: str
-    prompt_sha: str
-    max_concurrency: int
-    max_attempts: int
 
     def compare(self, item: PairInput) -> PairVerdict: ...
 
     def score(self, item: RubricInput) -> RubricVerdict: ...
-
-    def describe(self) -> dict[str, Any]: ...
-
-    def close(self) -> None: ...
 
 
 ArenaJudgeFactory = Callable[[JudgeSpec], ArenaJudge]

@@ -88,25 +88,31 @@ class Verdict(Judged):
         return cls(doc.get("score"), doc.get("value"), **cls.common(doc), cached=cached)
 
 
-class Judge(Protocol):
-    """A judge backend. ``rate`` raises :class:`RetryableError` for transient failures (the
-    caller retries) and :class:`JudgeError` for final ones; it never invents a score."""
+class Backend(Protocol):
+    """What every judge-like backend has (raters, labellers, arena judges): its identity for the
+    cache key and the record, how many calls it takes at once and how often a call is tried."""
 
     name: str
     model: str
     prompt_version: str
-    #: hash of the prompt file: part of the cache key, so an edited prompt never reuses verdicts
+    #: hash of the prompt (or settings) file: part of the cache key, so an edited prompt never
+    #: reuses verdicts
     prompt_sha: str
-    #: judgements in flight at once (1 for a local model that is not thread-safe)
+    #: calls in flight at once (1 for a local model that is not thread-safe)
     max_concurrency: int
     #: attempts per item, the first included (1 for a deterministic local judge)
     max_attempts: int
 
-    def rate(self, item: JudgeInput) -> Verdict: ...
-
     def describe(self) -> dict[str, Any]: ...
 
     def close(self) -> None: ...
+
+
+class Judge(Backend, Protocol):
+    """A judge backend. ``rate`` raises :class:`RetryableError` for transient failures (the
+    caller retries) and :class:`JudgeError` for final ones; it never invents a score."""
+
+    def rate(self, item: JudgeInput) -> Verdict: ...
 
 
 @dataclass(frozen=True)

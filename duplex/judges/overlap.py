@@ -43,6 +43,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from typing import Any, Protocol
 
+from duplex.judges.base import Backend
+
 RULES_VERSION = "overlap_rules_v2"
 
 
@@ -104,26 +106,15 @@ class LabelVerdict:
         )
 
 
-class Labeller(Protocol):
+class Labeller(Backend, Protocol):
     """Labels one pair. ``label`` raises :class:`duplex.judges.base.RetryableError` for a
     transient failure (the caller retries) and :class:`duplex.judges.base.JudgeError` for a
     final one; it never invents a label."""
 
-    name: str
-    model: str
-    prompt_version: str
-    #: hash of the prompt or settings file: part of every verdict's cache key
-    prompt_sha: str
-    max_concurrency: int
-    max_attempts: int
     #: whether its verdicts go into the label cache (API judges: yes)
     cacheable: bool
 
     def label(self, case: LabelCase) -> LabelVerdict: ...
-
-    def describe(self) -> dict[str, Any]: ...
-
-    def close(self) -> None: ...
 
 
 def _norm(text: str) -> str:

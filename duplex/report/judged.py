@@ -73,11 +73,16 @@ def judge_run(
     headline = summary.setdefault("headline", [])
     if not any(h.get("key") == HEADLINE["key"] for h in headline):
         headline.append(dict(HEADLINE))
+    return save_judged_summary(store, summary)
+
+
+def save_judged_summary(store: RunStore, summary: dict[str, Any]) -> dict[str, Any]:
+    """Write ``summary`` with what a judging added; returns it as written. A summary of an older
+    format is updated as it is: we do not invent what it lacks."""
     if summary.get("format", 1) >= FORMAT:
         typed = upgrade_summary(summary, str(store.summary_path))
         store.write_summary(typed)
         return to_json(typed)
-    # A summary of an older format is updated as it is: we do not invent what it lacks.
     store.write_json(store.summary_path, summary)
     return summary
 

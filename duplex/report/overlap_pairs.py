@@ -38,8 +38,8 @@ from duplex.judges.overlap_api import LabelCache, label_cases, load_labeller
 from duplex.metrics.overlap_handling import LABELS, PROSODY_FIELDS
 from duplex.metrics.prosody import paired_test
 from duplex.metrics.stats import summarize
-from duplex.report.documents import FORMAT, to_json, upgrade_summary
-from duplex.report.judged import RunJudge
+from duplex.report.documents import to_json
+from duplex.report.judged import RunJudge, save_judged_summary
 from duplex.report.store import RunStore
 from duplex.writing import append_line
 
@@ -250,13 +250,7 @@ def label_run(
             cache.close()
     for record in result.records:
         append_line(folder / LABELS_FILE, json.dumps(record, ensure_ascii=False), what="labels")
-    summary = apply(summary, result)
-    if summary.get("format", 1) >= FORMAT:
-        typed = upgrade_summary(summary, str(store.summary_path))
-        store.write_summary(typed)
-        return to_json(typed)
-    store.write_json(store.summary_path, summary)
-    return summary
+    return save_judged_summary(store, apply(summary, result))
 
 
 def format_labelled(summary: dict[str, Any]) -> str:
