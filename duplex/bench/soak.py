@@ -189,7 +189,8 @@ def _runner_args(planted: Planted, faulty: Any, judge_url: str, items: int) -> d
             False,
         ),
         "judged": (
-            ["--scenario", "user_interruption", "--model", "scripted:latency=0.4",
+            # a 4 s answer takes the turn by the FDB rule, so the item goes to the judge
+            ["--scenario", "user_interruption", "--model", "scripted:latency=0.4,length=4",
              "--clock", "lockstep", "--limit", str(max(1, items // 2)), "--judge", judge],
             False,
         ),
