@@ -176,7 +176,9 @@ def _runner_args(planted: Planted, faulty: Any, judge_url: str, items: int) -> d
     judge = f"openai-compatible:base_url={judge_url},model=soak-judge,api_key={planted.judge_key}"
     live = ["--scenario", "turn_taking", "--clock", "realtime", "--concurrency", "2"]
     one = [*live, "--limit", "1", "--judge", "none"]
-    live += ["--limit", str(items), "--judge", "none"]
+    # One item more than run at once, so that the kill lands between the first row and the last
+    # (with --limit 2 both sessions could end together, before the kill).
+    live += ["--limit", str(max(3, items)), "--judge", "none"]
     # Runs whose every session meets a server error quoting the request's credentials back (the
     # random draws above may not): the planted keys reach the results, where they must be masked.
     echo = {p: f"fault={'error_close' if p == 'moshi' else 'error'}" for p in ("moshi", "realtime")}
