@@ -111,6 +111,7 @@ def _run_parser(sub: Any) -> None:
         help="lock-step: step N items together, one batched forward per frame (batch models "
         "such as moshi:; see docs/models.md)",
     )
+    _score_batch_argument(run)
     run.add_argument(
         "--export-fdb", type=Path, default=None, help="also write sessions as FDB sample folders"
     )
@@ -201,6 +202,7 @@ def _sweep_parser(sub: Any) -> None:
     sweep.add_argument("--seed", type=int, default=0)
     sweep.add_argument("--clock", default="auto", choices=("auto", "lockstep", "realtime"))
     sweep.add_argument("--batch", type=int, default=1, help="as run --batch")
+    _score_batch_argument(sweep)
     sweep.add_argument("--retries", type=int, default=0, help="extra attempts for a failed session")
     sweep.add_argument(
         "--judge",
@@ -210,6 +212,17 @@ def _sweep_parser(sub: Any) -> None:
     )
     _executor_argument(sweep)
     sweep.add_argument("--no-progress", action="store_true")
+
+
+def _score_batch_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--score-batch",
+        type=int,
+        default=8,
+        metavar="N",
+        help="score N finished sessions together: their ASR shares batches on every core (same "
+        "words as one at a time; real-time --concurrency runs score each as it ends)",
+    )
 
 
 def _score_parser(sub: Any) -> None:
@@ -326,6 +339,7 @@ def _run(args: argparse.Namespace) -> int:
         export_fdb=args.export_fdb,
         task=args.task,
         batch=args.batch,
+        score_batch=args.score_batch,
         examiner=args.examiner,
         compute=args.compute,
     )
@@ -395,6 +409,7 @@ def _sweep(args: argparse.Namespace) -> int:
         seed=args.seed,
         clock=args.clock,
         batch=args.batch,
+        score_batch=args.score_batch,
         retries=args.retries,
         judge=judge,
         probe=_sweep_probe(args),

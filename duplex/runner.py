@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from duplex.errors import ConfigError, DuplexError
-from duplex.metrics import analyze_output
+from duplex.metrics import analyze_each
+from duplex.metrics.analysis import OutputAnalysis
 from duplex.metrics.conversation import CUE as CONVERSATION
 from duplex.metrics.tasks import Task, load_task_suite
 from duplex.models.base import LockstepModel, Model
@@ -69,6 +71,18 @@ class RunConfig:
     #: lock-step: the model's compute time as measured goes on the timeline ("measured"), or
     #: none of it ("none": the model's own reaction alone, unaffected by the machine's load)
     compute: str = "measured"
+    #: finished sessions scored together (lock-step and one-at-a-time real time): their outputs'
+    #: windows share the ASR's batches on every core, with the same words as one at a time; a
+    #: killed run has up to this many sessions on disk without a result line (resume reruns them)
+    score_batch: int = 8
+
+
+class Ended(NamedTuple):
+    """A session that ended with a recording, waiting to be scored."""
+
+    item: ScenarioItem
+    recording: Recording
+    attempts: int
 
 
 @dataclass
@@ -140,6 +154,8 @@ def _check(config: RunConfig) -> None:
         raise ConfigError(f"--limit must be positive, got {config.limit}")
     if config.batch < 1:
         raise ConfigError(f"--batch must be at least 1, got {config.batch}")
+    if config.score_batch < 1:
+        raise ConfigError(f"--score-batch must be at least 1, got {config.score_batch}")
     if config.compute not in COMPUTE:
         raise ConfigError(
             f"unknown --compute {config.compute!r}; choose one of {', '.join(COMPUTE)}"
@@ -249,15 +265,27 @@ class SuiteRun:
 
     def score(self, item: ScenarioItem, recording: Recording, attempts: int) -> ItemOutcome:
         """Write the session folder, analyse the output and score it (thread-safe)."""
+        self.keep_session(item, recording)
+        return self.score_many([Ended(item, recording, attempts)])[0]
+
+    def keep_session(self, item: ScenarioItem, recording: Recording) -> None:
+        notes = {"model": self.run_doc.config.model}
+        write_session_folder(self.store.session_dir(item.item_id), recording, item, notes)
+
+    def score_many(self, ended: Sequence[Ended]) -> list[ItemOutcome]:
+        """Outcomes of sessions whose folders are written, their outputs analysed together; one
+        that cannot be analysed is a failed outcome with the reason, the others are scored."""
+        analyses = analyze_each([e.recording for e in ended], vad=self.config.vad, asr=self.asr)
+        return [
+            self.failed(e.item, str(a), e.attempts)
+            if isinstance(a, DuplexError)
+            else self._outcome(e, a)
+            for e, a in zip(ended, analyses, strict=True)
+        ]
+
+    def _outcome(self, ended: Ended, analysis: OutputAnalysis) -> ItemOutcome:
+        item, recording, task = ended.item, ended.recording, self.task
         annotations = recording.annotations or item.annotations
-        write_session_folder(
-            self.store.session_dir(item.item_id),
-            recording,
-            item,
-            {"model": self.run_doc.config.model},
-        )
-        analysis = analyze_output(recording, vad=self.config.vad, asr=self.asr)
-        task = self.task
         if self.config.export_fdb is not None:
             number = self.index[item.item_id]
             root = self.config.export_fdb
@@ -270,7 +298,7 @@ class SuiteRun:
             spec_hash=item.spec_hash,
             # the session's length: the item's, unless the user side ended it early (an examiner)
             duration_s=recording.duration,
-            attempts=attempts,
+            attempts=ended.attempts,
             metrics=task.score(recording, annotations, analysis),
             details=task.details(recording, annotations, analysis) if task.details else {},
             turns=task.turns(recording, annotations, analysis) if task.turns else [],
@@ -284,7 +312,9 @@ class SuiteRun:
             self.store.session_dir(item.item_id), exc.recording, item, {"failure": exc.reason}
         )
 
-    def session_sync(self, item: ScenarioItem) -> ItemOutcome:
+    def session_sync(self, item: ScenarioItem) -> Ended | ItemOutcome:
+        """The item's session, retried as configured: ended (its folder written, to be scored),
+        or failed."""
         last = ""
         for attempt in range(1, self.config.retries + 2):
             try:
@@ -294,7 +324,8 @@ class SuiteRun:
                 else:
                     with few_gc_pauses():
                         recording = asyncio.run(run_realtime(self.model, item, self.opts))
-                return self.score(item, recording, attempt)
+                self.keep_session(item, recording)
+                return Ended(item, recording, attempt)
             except SessionFailed as exc:
                 self.keep_failed_session(item, exc)
                 last = exc.reason
@@ -386,9 +417,13 @@ def _run_items(run: SuiteRun, todo: list[str], progress: _Progress) -> list[Item
     if run.config.batch > 1:
         return _run_batched(run, todo, progress)
     outcomes = []
-    for item_id in todo:
-        outcome = run.session_sync(run.render(item_id))
-        _record(run, outcome, outcomes, progress)
+    with _scoring(run, outcomes, progress) as score:
+        for item_id in todo:
+            ended = run.session_sync(run.render(item_id))
+            if isinstance(ended, Ended):
+                score(ended)
+            else:
+                _record(run, ended, outcomes, progress)
     return outcomes
 
 
@@ -399,6 +434,32 @@ def _record(
     run.store.append(outcome.row)
     outcomes.append(outcome)
     progress(outcome)
+
+
+@contextmanager
+def _scoring(
+    run: SuiteRun, outcomes: list[ItemOutcome], progress: _Progress
+) -> Iterator[Callable[[Ended], None]]:
+    """A function that queues an ended session for scoring: every ``score_batch`` of them are
+    scored together and recorded, and what is queued when the block ends (an interrupt too) is
+    scored then, so no finished session is left without its result line."""
+    queue: list[Ended] = []
+
+    def flush() -> None:
+        batch = queue[:]
+        queue.clear()  # before scoring: an error in it must not score the batch twice
+        for outcome in run.score_many(batch) if batch else ():
+            _record(run, outcome, outcomes, progress)
+
+    def add(ended: Ended) -> None:
+        queue.append(ended)
+        if len(queue) >= run.config.score_batch:
+            flush()
+
+    try:
+        yield add
+    finally:
+        flush()
 
 
 def _unwrap_group(fn: Callable[[], list[ItemOutcome]]) -> list[ItemOutcome]:
@@ -467,22 +528,24 @@ def _run_batched(run: SuiteRun, todo: list[str], progress: _Progress) -> list[It
     assert isinstance(run.model, BatchLockstepModel)
     outcomes: list[ItemOutcome] = []
     queue = todo
-    for attempt in range(1, run.config.retries + 2):
-        retry: list[str] = []
-        items = (run.render(item_id) for item_id in queue)
-        for _, item, result in iter_lockstep_batch(run.model, items, run.opts, run.config.batch):
-            if isinstance(result, SessionFailed):
+    with _scoring(run, outcomes, progress) as score:
+        for attempt in range(1, run.config.retries + 2):
+            retry: list[str] = []
+            items = (run.render(item_id) for item_id in queue)
+            batches = iter_lockstep_batch(run.model, items, run.opts, run.config.batch)
+            for _, item, result in batches:
+                if not isinstance(result, SessionFailed):
+                    run.keep_session(item, result)
+                    score(Ended(item, result, attempt))
+                    continue
                 run.keep_failed_session(item, result)
                 if attempt <= run.config.retries:
                     retry.append(item.item_id)
                     continue
-                outcome = run.failed(item, result.reason, attempt)
-            else:
-                outcome = run.score(item, result, attempt)
-            _record(run, outcome, outcomes, progress)
-        queue = retry
-        if not queue:
-            break
+                _record(run, run.failed(item, result.reason, attempt), outcomes, progress)
+            queue = retry
+            if not queue:
+                break
     return outcomes
 
 

@@ -84,14 +84,14 @@ def test_a_scoring_error_with_concurrent_sessions_is_a_recorded_failure(
 ) -> None:
     # With --concurrency > 1 sessions run in a task group: a deliberate error while scoring used
     # to escape it as an ExceptionGroup (a traceback) instead of failing its item.
-    import duplex.runner
+    import duplex.metrics.analysis
     from duplex.cli import main
     from duplex.errors import BackendError
 
     def broken(*args: object, **kwargs: object) -> None:
         raise BackendError("the ASR backend fell over")
 
-    monkeypatch.setattr(duplex.runner, "analyze_output", broken)
+    monkeypatch.setattr(duplex.metrics.analysis, "analyze_outputs", broken)
     out = tmp_path / "run"
     args = ["run", "--scenario", "turn_taking", "--model", "silent", "--clock", "realtime"]
     code = main([*args, "--concurrency", "2", "--limit", "2", "--out", str(out), "--no-progress"])

@@ -6,10 +6,13 @@ real speech with mid-turn pauses: a model that talks all the time (sentences one
 (short replies, about 10 % of the time). All speech is Piper TTS of varied sentences, so Whisper
 decodes real words. Each recording goes through what a run does after its session: the output
 analysis (VAD, then ASR of the words) and a task's scorer with its details; writing the session
-folder is I/O and not timed. Two ways: one recording after another
-(:func:`duplex.metrics.analyze_output`, what ``duplex-bench run`` does after each session), and
-all of them at once on two cores (:func:`duplex.metrics.analyze_outputs`, what a worker holding
-several recordings can do: their Whisper windows share batches, on two one-thread decoders).
+folder is I/O and not timed. Ways (:data:`MODES`): one recording after another
+(``run --score-batch 1``); in groups of eight, as a run scores by default (their Whisper windows
+share batches, on one-thread decoders side by side); and two what-ifs over the same windows in the
+same groups: greedy decoding (beam 1; its words differ, and the share of changed words is
+printed), and Whisper's encoder alone, without decoding a word. The encoder reads 30 s whatever a
+window holds, so the last is what any decoding speed-up could at most reach with the same model
+and windows.
 
 The figure is seconds of *model speech* (the placed TTS clips, known exactly) per wall second,
 the median over repeats; audio seconds per wall second, the split by stage and seconds of speech
@@ -152,25 +155,50 @@ def build_cases(seconds: float, item_s: float = ITEM_S, *, seed: int = 0) -> lis
     return cases
 
 
-def score_case(
-    case: Case, task_name: str, stages: dict[str, float], workers: int = 0
-) -> tuple[float, float]:
-    """Score every recording as a run does; returns the wall and the process CPU seconds it took
-    and adds each stage's wall seconds to ``stages``.
+@dataclass(frozen=True)
+class Mode:
+    """How a case is scored: ``batch`` recordings analysed together (as ``run --score-batch``),
+    and ``words``: "beam" (the fixed decoding: what a run does), "greedy" (the same windows
+    with beam 1: a what-if, its words differ) or "none" (Whisper's encoder alone)."""
 
-    ``workers`` 0: one recording after another (:func:`duplex.metrics.analyze_output`, what a
-    run does after each session); else all at once on that many cores
-    (:func:`duplex.metrics.analyze_outputs`, what a worker with a queue of recordings can do).
+    batch: int
+    words: str = "beam"
+
+
+#: Recordings a run scores together by default (``run --score-batch``).
+RUN_BATCH = 8
+MODES = {
+    "one at a time": Mode(1),
+    f"in {RUN_BATCH}s (run)": Mode(RUN_BATCH),
+    f"in {RUN_BATCH}s, greedy": Mode(RUN_BATCH, "greedy"),
+    "encoder alone": Mode(RUN_BATCH, "none"),
+}
+
+
+def score_case(
+    case: Case, task_name: str, stages: dict[str, float], mode: Mode = MODES["one at a time"]
+) -> tuple[float, float, list[str]]:
+    """Score every recording as a run does; returns the wall and the process CPU seconds it took
+    and the transcripts, and adds each stage's wall seconds to ``stages``.
+
+    One recording at a time, Whisper decodes on every core; recordings analysed together share
+    its batches, on one-thread decoders side by side. The encoder alone (no words) bounds what
+    any faster decoding of the same windows could reach: the encoder reads 30 s per window
+    whatever the window holds.
     """
-    from duplex.metrics import TASKS, analyze_output, analyze_outputs
+    from duplex.metrics import TASKS, analyze_outputs, scoring_workers
 
     task = TASKS.get(task_name)
     cpu = time.process_time()
     start = time.perf_counter()
-    if workers:
-        analyses = analyze_outputs(case.recordings, timings=stages, workers=workers)
-    else:
-        analyses = [analyze_output(r, timings=stages) for r in case.recordings]
+    if mode.words != "beam":
+        texts = _without_the_run(case, mode, stages)
+        return time.perf_counter() - start, time.process_time() - cpu, texts
+    analyses = []
+    for i in range(0, len(case.recordings), mode.batch):
+        group = case.recordings[i : i + mode.batch]
+        workers = scoring_workers(len(group))
+        analyses += analyze_outputs(group, timings=stages, workers=workers)
     t = time.perf_counter()
     for rec, analysis in zip(case.recordings, analyses, strict=True):
         assert rec.annotations is not None
@@ -178,11 +206,39 @@ def score_case(
         if task.details is not None:
             task.details(rec, rec.annotations, analysis)
     stages["metrics_s"] = stages.get("metrics_s", 0.0) + time.perf_counter() - t
-    return time.perf_counter() - start, time.process_time() - cpu
+    texts = [a.transcript.text for a in analyses]
+    return time.perf_counter() - start, time.process_time() - cpu, texts
 
 
-#: How the recordings are scored: one after another, and all at once on two cores.
-MODES = {"one by one": 0, "batched, 2 workers": 2}
+def _without_the_run(case: Case, mode: Mode, stages: dict[str, float]) -> list[str]:
+    """The VAD, then greedy decoding or the encoder alone over the windows a run decodes, in
+    the run's groups; the transcripts (none for the encoder)."""
+    from duplex.metrics import scoring_workers
+    from duplex.speech import asr, batched
+    from duplex.speech.vad import speech_segments
+
+    texts: list[str] = []
+    for i in range(0, len(case.recordings), mode.batch):
+        group = case.recordings[i : i + mode.batch]
+        t = time.perf_counter()
+        requests: list[asr.Request] = []
+        for rec in group:
+            x16 = resample(rec.model, rec.sample_rate, asr.ASR_RATE)
+            requests.append((x16, asr.ASR_RATE, speech_segments(x16, asr.ASR_RATE)))
+        t1 = time.perf_counter()
+        workers = scoring_workers(len(group))
+        model = asr.batch_model(workers)
+        if mode.words == "greedy":
+            found = asr.transcribe_many(model, requests, workers=workers, beam_size=1)
+            texts += [tr.text for tr in found]
+            stage = "asr_s"
+        else:
+            _, jobs = asr.plan_jobs(requests)
+            batched.decode_parallel(asr.decoder_for(model), jobs, workers, words=False)
+            stage = "encoder_s"
+        stages["vad_s"] = stages.get("vad_s", 0.0) + t1 - t
+        stages[stage] = stages.get(stage, 0.0) + time.perf_counter() - t1
+    return texts
 
 
 def measure(
@@ -195,16 +251,24 @@ def measure(
     """Median throughput of scoring each case in each mode over ``repeats`` (module doc)."""
     cases = build_cases(seconds, item_s, seed=seed)
     # Load the VAD and Whisper before timing: a run loads them once for all its items.
-    for workers in MODES.values():
-        score_case(Case("warm-up", cases[1].recordings[:2], 0.0), task, {}, workers)
+    for mode in MODES.values():
+        score_case(Case("warm-up", cases[1].recordings[:2], 0.0), task, {}, mode)
     load_before = os.getloadavg()
     runs: dict[tuple[str, str], list[tuple[float, float, dict[str, float]]]] = {}
+    texts: dict[tuple[str, str], list[str]] = {}
     for _ in range(repeats):
         for case in cases:
-            for mode, workers in MODES.items():
+            for name, mode in MODES.items():
                 split: dict[str, float] = {}
-                wall, cpu = score_case(case, task, split, workers)
-                runs.setdefault((case.name, mode), []).append((wall, cpu, split))
+                wall, cpu, texts[case.name, name] = score_case(case, task, split, mode)
+                runs.setdefault((case.name, name), []).append((wall, cpu, split))
+    out: dict[str, dict[str, Any]] = {}
+    for case in cases:
+        out[case.name] = {name: _summary(case, runs[case.name, name]) for name in MODES}
+        beam = texts[case.name, "one at a time"]
+        for name, mode in MODES.items():
+            if mode.words != "none":
+                out[case.name][name]["words_changed"] = _changed(beam, texts[case.name, name])
     return {
         "repeats": repeats,
         "task": task,
@@ -212,11 +276,17 @@ def measure(
         "cpu_count": os.cpu_count(),
         "loadavg_before": list(load_before),
         "loadavg_after": list(os.getloadavg()),
-        "cases": {
-            case.name: {mode: _summary(case, runs[case.name, mode]) for mode in MODES}
-            for case in cases
-        },
+        "cases": out,
     }
+
+
+def _changed(reference: list[str], other: list[str]) -> float:
+    """Word error rate of ``other`` against the run's transcripts (0: the same words)."""
+    from duplex.speech.wer import word_errors
+
+    pairs = [word_errors(a, b) for a, b in zip(reference, other, strict=True)]
+    words = sum(n for _, n in pairs)
+    return round(sum(e for e, _ in pairs) / words, 4) if words else 0.0
 
 
 def _summary(case: Case, runs: list[tuple[float, float, dict[str, float]]]) -> dict[str, Any]:
@@ -253,9 +323,14 @@ def format(result: dict[str, Any]) -> str:
                 f"  {name:<8} {mode:<18} {c['speech_x_realtime']:6.1f}x real time of model speech "
                 f"({c['speech_s']:.0f} s in {c['wall_s']:.2f} s; {c['items']} items, "
                 f"{c['audio_x_realtime']:.1f}x of audio); {c['speech_per_cpu_s']:.1f} s of speech "
-                f"per cpu second; {split}"
+                f"per cpu second; {split}{_words(c)}"
             )
     return "\n".join(lines)
+
+
+def _words(c: dict[str, Any]) -> str:
+    changed = c.get("words_changed")
+    return "" if changed is None else f"; words {100 * changed:.1f} % changed"
 
 
 def _load(avg: list[float]) -> str:
@@ -263,7 +338,7 @@ def _load(avg: list[float]) -> str:
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seconds", type=float, default=60.0, help="audio seconds per model")
+    p.add_argument("--seconds", type=float, default=120.0, help="audio seconds per model")
     p.add_argument("--item-s", type=float, default=ITEM_S, help="seconds per recording")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--task", default="pause_handling", help="the task that scores them")

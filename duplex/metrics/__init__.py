@@ -5,7 +5,13 @@
 aggregates them with bootstrap confidence intervals.
 """
 
-from duplex.metrics.analysis import OutputAnalysis, analyze_output, analyze_outputs
+from duplex.metrics.analysis import (
+    OutputAnalysis,
+    analyze_each,
+    analyze_output,
+    analyze_outputs,
+    scoring_workers,
+)
 from duplex.metrics.stats import bootstrap_ci, summarize
 from duplex.metrics.tasks import TASKS, Headline, Task
 
@@ -14,8 +20,10 @@ __all__ = [
     "Headline",
     "OutputAnalysis",
     "Task",
+    "analyze_each",
     "analyze_output",
     "analyze_outputs",
     "bootstrap_ci",
+    "scoring_workers",
     "summarize",
 ]

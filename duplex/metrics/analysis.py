@@ -8,12 +8,14 @@ only the ASR.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from duplex.audio import resample
+from duplex.errors import DuplexError
 from duplex.metrics.fdb_rules import Stamp
 from duplex.simulator.recording import Recording
 from duplex.speech.asr import ASR_BACKENDS, ASR_RATE, EMPTY, Transcript, asr_provenance
@@ -64,6 +66,14 @@ class OutputAnalysis:
         )
 
 
+def scoring_workers(recordings: int) -> int:
+    """Cores for the ASR of ``recordings`` analysed at once: one per recording up to the cores
+    this process may use (one-thread decoders side by side keep the cores busier than one
+    decoder on all of them), and one for a single recording (its decoder then uses every core)."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(recordings, usable or 1))
+
+
 def analyze_output(
     recording: Recording,
     *,
@@ -112,3 +122,26 @@ def analyze_outputs(
         OutputAnalysis(a, t, vad, asr, dict(provenance))
         for a, t in zip(activity, transcripts, strict=True)
     ]
+
+
+def analyze_each(
+    recordings: Sequence[Recording], *, vad: str = "silero", asr: str | None = None
+) -> list[OutputAnalysis | DuplexError]:
+    """:func:`analyze_outputs` of ``recordings`` together, on as many cores as they can use; if
+    that fails, each alone, so a recording that cannot be analysed is its error in its place and
+    the others are still analysed."""
+    if not recordings:
+        return []
+    try:
+        workers = scoring_workers(len(recordings))
+        return list(analyze_outputs(recordings, vad=vad, asr=asr, workers=workers))
+    except DuplexError as exc:
+        if len(recordings) == 1:
+            return [exc]
+    out: list[OutputAnalysis | DuplexError] = []
+    for recording in recordings:
+        try:
+            out.append(analyze_output(recording, vad=vad, asr=asr))
+        except DuplexError as exc:
+            out.append(exc)
+    return out

@@ -44,7 +44,8 @@ import numpy as np
 from duplex.annotations import CLEAN_SUFFIX, Annotations, pair_id
 from duplex.audio import fit_length, read_wav, wav_shortfall
 from duplex.errors import ConfigError, DuplexError, ScenarioError
-from duplex.metrics import analyze_output, fdbio
+from duplex.metrics import analyze_each, analyze_output, fdbio
+from duplex.metrics.analysis import OutputAnalysis
 from duplex.metrics.fdb_rules import Stamp
 from duplex.metrics.tasks import TASKS, FdbFormat, Task
 from duplex.report.documents import ResultRow, RunSettings, Summary, build_summary
@@ -116,9 +117,14 @@ def read_words(path: Path) -> tuple[Transcript, tuple[Stamp, ...]]:
     return Transcript(text, tuple(words)), tuple(stamps)
 
 
-def load_fdb_sample(
-    folder: Path, task: Task, context: Any = None, prefix: str = ""
-) -> tuple[Recording, Annotations, tuple[Transcript, tuple[Stamp, ...]] | None, dict[str, Any]]:
+#: A sample read back: its recording, annotations, the words of its ``output.json`` (None: no such
+#: file) and notes.
+FdbSample = tuple[
+    Recording, Annotations, tuple[Transcript, tuple[Stamp, ...]] | None, dict[str, Any]
+]
+
+
+def load_fdb_sample(folder: Path, task: Task, context: Any = None, prefix: str = "") -> FdbSample:
     """A sample folder as (recording on the output's timeline, annotations, the words of
     ``output.json`` or None, notes); ``prefix`` ``clean_`` reads a v1.5 sample's clean run."""
     _, fmt = fdb_task(task.name)
@@ -208,22 +214,67 @@ def score_fdb_folder(
     spec, fmt = fdb_task(task)
     folders = sample_folders(root, fmt)
     context = fmt.context(root) if fmt.context is not None else None
+    runs = [(folder, *run) for folder in folders for run in sample_runs(folder, fmt)]
     rows: list[ResultRow] = []
-    for folder in folders:
-        for item_id, prefix in sample_runs(folder, fmt):
-            try:
-                rows.append(_score_sample(folder, spec, context, vad, asr, item_id, prefix))
-            except DuplexError as exc:
-                rows.append(ResultRow.failure(item_id, str(exc)))
+    # Samples are analysed SCORE_BATCH at a time: their ASR shares batches on every core.
+    for i in range(0, len(runs), SCORE_BATCH):
+        rows += _score_samples(runs[i : i + SCORE_BATCH], spec, context, vad, asr)
     return FdbResults(rows, _summary(root, spec, rows, vad, asr, seed))
 
 
-def _score_sample(
-    folder: Path, task: Task, context: Any, vad: str, asr: str, item_id: str, prefix: str
+#: FDB samples analysed together by ``score --fdb`` (as ``run --score-batch``'s default).
+SCORE_BATCH = 8
+
+
+def _score_samples(
+    runs: list[tuple[Path, str, str]], task: Task, context: Any, vad: str, asr: str
+) -> list[ResultRow]:
+    """Rows of ``(folder, item id, file prefix)`` samples, in order; one that is malformed or
+    cannot be analysed is a failed row naming the file and field, the others are scored."""
+    loaded: list[FdbSample | DuplexError] = []
+    for folder, _, prefix in runs:
+        try:
+            loaded.append(load_fdb_sample(folder, task, context, prefix))
+        except DuplexError as exc:
+            loaded.append(exc)
+    analyses: dict[int, OutputAnalysis | DuplexError] = {}
+    # Words from the folder's output.json need no ASR: those samples are analysed apart.
+    for wanted in (asr, None):
+        which = [
+            k
+            for k, s in enumerate(loaded)
+            if not isinstance(s, DuplexError) and _asr_for(s, task, asr) == wanted
+        ]
+        found = analyze_each([_recording(loaded[k]) for k in which], vad=vad, asr=wanted)
+        analyses.update(zip(which, found, strict=True))
+    rows = []
+    for k, (_, item_id, _) in enumerate(runs):
+        sample, analysis = loaded[k], analyses.get(k)
+        try:
+            if isinstance(sample, DuplexError):
+                raise sample
+            if isinstance(analysis, DuplexError):
+                raise analysis
+            assert analysis is not None
+            rows.append(_row(item_id, task, sample, analysis, _asr_for(sample, task, asr)))
+        except DuplexError as exc:
+            rows.append(ResultRow.failure(item_id, str(exc)))
+    return rows
+
+
+def _asr_for(sample: FdbSample, task: Task, asr: str) -> str | None:
+    return asr if sample[2] is None and task.needs_words else None
+
+
+def _recording(sample: FdbSample | DuplexError) -> Recording:
+    assert not isinstance(sample, DuplexError)
+    return sample[0]
+
+
+def _row(
+    item_id: str, task: Task, sample: FdbSample, analysis: OutputAnalysis, wanted: str | None
 ) -> ResultRow:
-    recording, annotations, words, notes = load_fdb_sample(folder, task, context, prefix)
-    wanted = asr if words is None and task.needs_words else None
-    analysis = analyze_output(recording, vad=vad, asr=wanted)
+    recording, annotations, words, notes = sample
     if words is not None:
         transcript, stamps = words
         analysis = replace(analysis, transcript=transcript, asr_backend=WORDS_FILE, stamps=stamps)

@@ -43,10 +43,11 @@ from duplex.timeline import Span
 ASR_RATE = 16000
 #: Seconds by which VAD segments are widened before gating words.
 GATE_PAD = 0.3
+BEAM_SIZE = 5
 #: Fixed decoding options; part of the provenance because they change the transcript.
 DECODE_OPTIONS: dict[str, Any] = {
     "language": "en",
-    "beam_size": 5,
+    "beam_size": BEAM_SIZE,
     "temperature": 0.0,
     "condition_on_previous_text": False,
     "word_timestamps": True,
@@ -193,15 +194,16 @@ def transcribe_batch(requests: Sequence[Request], *, workers: int = 2) -> list[T
     a one-thread Whisper of its own (:func:`load_parallel`): the encoder and the beam search keep
     two cores busier this way than one decoder on two threads does. Same transcripts either way.
     """
-    model = _parallel(workers) if workers > 1 else _load()
-    return transcribe_many(model, requests, workers=workers)
+    return transcribe_many(batch_model(workers), requests, workers=workers)
 
 
-def transcribe_many(
-    model: Any, requests: Sequence[Request], *, workers: int = 1
-) -> list[Transcript]:
-    """Transcripts of ``requests``, their windows decoded in shared batches, by ``workers``
-    threads (``model`` must allow that many calls at once); each as it would be alone."""
+def batch_model(workers: int) -> Any:
+    """The WhisperModel :func:`transcribe_batch` uses for ``workers`` threads."""
+    return _parallel(workers) if workers > 1 else _load()
+
+
+def plan_jobs(requests: Sequence[Request]) -> tuple[list[Sequence[Span]], list[batched.Job]]:
+    """The gating VAD segments of each request, and the Whisper windows of them all."""
     from duplex.speech.vad import speech_segments
 
     gates: list[Sequence[Span]] = []
@@ -212,7 +214,19 @@ def transcribe_many(
         x16 = resample(x, rate, ASR_RATE) if gate else np.zeros(0, np.float32)
         gates.append(gate)
         jobs += [batched.Job(index, x16, a, b) for a, b in plan_windows(gate, x16)]
-    found = batched.decode_parallel(_decoder(model), jobs, workers)
+    return gates, jobs
+
+
+def transcribe_many(
+    model: Any, requests: Sequence[Request], *, workers: int = 1, beam_size: int | None = None
+) -> list[Transcript]:
+    """Transcripts of ``requests``, their windows decoded in shared batches, by ``workers``
+    threads (``model`` must allow that many calls at once); each as it would be alone.
+    ``beam_size`` other than the fixed decoding's is for measuring what it would change
+    (`bench scoring`), not for results."""
+    gates, jobs = plan_jobs(requests)
+    beams = BEAM_SIZE if beam_size is None else beam_size
+    found = batched.decode_parallel(decoder_for(model, beams), jobs, workers)
     words: list[list[Word]] = [[] for _ in requests]
     for job, raw in zip(jobs, found, strict=True):
         for w in raw:
@@ -223,8 +237,9 @@ def transcribe_many(
 
 
 @functools.lru_cache(maxsize=4)
-def _decoder(model: Any) -> batched.BatchDecoder:
-    return batched.BatchDecoder(model, beam_size=int(DECODE_OPTIONS["beam_size"]))
+def decoder_for(model: Any, beam_size: int = BEAM_SIZE) -> batched.BatchDecoder:
+    """The batch decoder of ``model`` (one per model and beam size)."""
+    return batched.BatchDecoder(model, beam_size=beam_size)
 
 
 @functools.lru_cache(maxsize=2)

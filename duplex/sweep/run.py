@@ -47,6 +47,8 @@ class SweepConfig:
     seed: int = 0
     clock: str = "auto"
     batch: int = 1
+    #: as run --score-batch
+    score_batch: int = 8
     retries: int = 0
     #: the judge of the runs that have one (as ``run --judge``); None: only what needs no judge
     judge: str | None = None
@@ -127,6 +129,7 @@ def sweep_checkpoint(
             seed=config.seed,
             retries=config.retries,
             batch=config.batch,
+            score_batch=config.score_batch,
             step=checkpoint.step,
         )
         if not _complete(cfg):
