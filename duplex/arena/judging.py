@@ -16,7 +16,6 @@ and a re-run makes no new calls. Missing verdicts are not stored (worth asking a
 
 from __future__ import annotations
 
-import concurrent.futures
 import hashlib
 import json
 import logging
@@ -29,7 +28,7 @@ from typing import Any, Literal, Protocol, TypeVar
 from duplex.arena.responses import Response
 from duplex.cache import KeyedStore, cache_dir
 from duplex.judges.base import Backend, Judged, JudgeSpec, parse_judge_spec
-from duplex.judges.engine import DEFAULT_BACKOFF, Backoff, with_retries
+from duplex.judges.engine import DEFAULT_BACKOFF, Backoff, fan_out, with_retries
 from duplex.registry import Registry
 
 _log = logging.getLogger(__name__)
@@ -229,12 +228,10 @@ def judge_many(
     on up to ``max_concurrency`` threads and cached as each finishes (``encode`` None: missing,
     not cached)."""
     full = [BattleCache.key(kind, judge, k) for k in keys]
-    out: list[T | None] = []
+    cached: list[T | None] = []
     for k in full:
         doc = cache.get(k) if cache is not None else None
-        out.append(None if doc is None else decode(doc))
-    todo = [i for i, v in enumerate(out) if v is None]
-    workers = max(1, min(concurrency or judge.max_concurrency, judge.max_concurrency, len(todo)))
+        cached.append(None if doc is None else decode(doc))
 
     def one(i: int) -> T:
         result = run_one(i)
@@ -243,11 +240,7 @@ def judge_many(
             cache.put(full[i], doc)
         return result
 
-    if todo:
-        with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="arena") as pool:
-            for i, result in zip(todo, pool.map(one, todo), strict=True):
-                out[i] = result
-    return [v for v in out if v is not None]
+    return fan_out(cached, one, concurrency, judge.max_concurrency, "arena")
 
 
 def judge_pairs(

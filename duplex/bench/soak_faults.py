@@ -23,7 +23,7 @@ import base64
 import contextlib
 import json
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,36 +128,64 @@ def _echo(ws: ServerConnection) -> str:
     return f"{auth or 'no Authorization'} for GET {ws.request.path}"
 
 
-async def _abort(ws: ServerConnection) -> None:
+Strike = Callable[[ServerConnection], Awaitable[bool]]
+
+
+async def _close(ws: ServerConnection) -> bool:
+    await ws.close()
+    return False
+
+
+async def _abort(ws: ServerConnection) -> bool:
     assert ws.transport is not None
     ws.transport.abort()
+    return False
+
+
+async def _stall(ws: ServerConnection) -> bool:
+    await ws.wait_closed()
+    return False
+
+
+async def _error_close(ws: ServerConnection) -> bool:
+    await ws.close(1011, f"upstream failed: {_echo(ws)}"[:120])
+    return False
+
+
+def _sends(message: Callable[[ServerConnection], str | bytes]) -> Strike:
+    """A fault that sends one message and goes on."""
+
+    async def strike(ws: ServerConnection) -> bool:
+        await ws.send(message(ws))
+        return True
+
+    return strike
+
+
+#: Faults that end the connection, struck the same way on either protocol. A strike returns
+#: False when the connection is over.
+ENDINGS: dict[str, Strike] = {
+    "close": _close,
+    "abort": _abort,
+    "stall": _stall,
+    "error_close": _error_close,
+}
 
 
 # ------------------------------------------------------------------------------------ moshi
 
+MOSHI_STRIKES: dict[str, Strike] = {
+    **ENDINGS,
+    "error": _sends(lambda ws: moshi.encode(moshi.Error(f"upstream refused {_echo(ws)}"))),
+    "garbage": _sends(lambda ws: b"\x01not an ogg page at all"),
+    "text": _sends(lambda ws: "a text frame"),
+    "oversized": _sends(lambda ws: b"\x02" + b"x" * (CLIENT_MAX_MESSAGE + 1024)),
+}
+
 
 async def _moshi_fault(ws: ServerConnection, stream: moshi.MoshiStream, fault: Fault) -> bool:
     """Strike ``fault``; False when the connection is over."""
-    name = fault.name
-    if name == "close":
-        await ws.close()
-    elif name == "abort":
-        await _abort(ws)
-    elif name == "stall":
-        await ws.wait_closed()
-    elif name == "error":
-        await ws.send(moshi.encode(moshi.Error(f"upstream refused {_echo(ws)}")))
-        return True
-    elif name == "garbage":
-        await ws.send(b"\x01not an ogg page at all")
-        return True
-    elif name == "text":
-        await ws.send("a text frame")
-        return True
-    elif name == "oversized":
-        await ws.send(b"\x02" + b"x" * (CLIENT_MAX_MESSAGE + 1024))
-        return True
-    elif name == "burst":
+    if fault.name == "burst":
         frames = round(BURST_S * RATE / FRAME)
         for group in np.array_split(np.arange(frames), 10):
             for n in group:
@@ -166,11 +194,8 @@ async def _moshi_fault(ws: ServerConnection, stream: moshi.MoshiStream, fault: F
                     await ws.send(message)
             await asyncio.sleep(BURST_OVER_S / 10)
         return True
-    elif name == "error_close":
-        await ws.close(1011, f"upstream failed: {_echo(ws)}"[:120])
-    else:
-        return True
-    return False
+    strike = MOSHI_STRIKES.get(fault.name)
+    return True if strike is None else await strike(ws)
 
 
 async def _moshi_handle(ws: ServerConnection, picker: _Picker) -> None:
@@ -214,32 +239,29 @@ def _b64(x: np.ndarray) -> str:
     return base64.b64encode((x * 32767).astype("<i2").tobytes()).decode()
 
 
+_KEY_ERROR = "Incorrect API key provided ({})"
+REALTIME_STRIKES: dict[str, Strike] = {
+    **ENDINGS,
+    "error": _sends(
+        lambda ws: json.dumps(
+            {
+                "type": "error",
+                "error": {"message": _KEY_ERROR.format(_echo(ws)), "code": "invalid_api_key"},
+            }
+        )
+    ),
+    "garbage": _sends(lambda ws: "{not json"),
+    "binary": _sends(lambda ws: b"\x00\x01binary"),
+    "oversized": _sends(
+        lambda ws: json.dumps({"type": "x.padding", "pad": "x" * (CLIENT_MAX_MESSAGE + 1024)})
+    ),
+}
+
+
 async def _realtime_fault(ws: ServerConnection, fault: Fault) -> bool:
-    name = fault.name
-    if name == "close":
-        await ws.close()
-    elif name == "abort":
-        await _abort(ws)
-    elif name == "stall":
-        await ws.wait_closed()
-    elif name == "error":
-        error = {"message": f"Incorrect API key provided ({_echo(ws)})", "code": "invalid_api_key"}
-        await _send(ws, {"type": "error", "error": error})
-        return True
-    elif name == "garbage":
-        await ws.send("{not json")
-        return True
-    elif name == "binary":
-        await ws.send(b"\x00\x01binary")
-        return True
-    elif name == "oversized":
-        await _send(ws, {"type": "x.padding", "pad": "x" * (CLIENT_MAX_MESSAGE + 1024)})
-        return True
-    elif name == "error_close":
-        await ws.close(1011, f"upstream failed: {_echo(ws)}"[:120])
-    else:
-        return True
-    return False
+    """Strike ``fault`` (a burst is the reply's audio itself); False when the connection is over."""
+    strike = REALTIME_STRIKES.get(fault.name)
+    return True if strike is None else await strike(ws)
 
 
 async def _reply(ws: ServerConnection, fault: Fault, response: int) -> bool:

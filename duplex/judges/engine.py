@@ -113,9 +113,6 @@ def judge_items(
     keys = [
         cache_key(judge.name, judge.model, judge.prompt_version, judge.prompt_sha, i) for i in items
     ]
-    out: list[Verdict | None] = [cache.get(k) if cache else None for k in keys]
-    todo = [i for i, v in enumerate(out) if v is None]
-    workers = max(1, min(concurrency or judge.max_concurrency, judge.max_concurrency, len(todo)))
 
     def one(index: int) -> Verdict:
         verdict = rate_with_retries(judge, items[index], backoff=backoff, sleep=sleep)
@@ -123,10 +120,27 @@ def judge_items(
             cache.put(keys[index], verdict)
         return verdict
 
+    cached = [cache.get(k) if cache else None for k in keys]
+    return fan_out(cached, one, concurrency, judge.max_concurrency, "judge")
+
+
+def fan_out(
+    cached: Sequence[T | None],
+    make: Callable[[int], T],
+    concurrency: int | None,
+    limit: int,
+    name: str,
+) -> list[T]:
+    """``cached`` with each None replaced by ``make(index)``, made on as many threads as asked
+    (``concurrency``, else ``limit``) but never more than the backend's ``limit``: how every
+    judging asks a backend for what its cache does not hold."""
+    out = list(cached)
+    todo = [i for i, v in enumerate(out) if v is None]
     if todo:
-        with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="judge") as pool:
-            for index, verdict in zip(todo, pool.map(one, todo), strict=True):
-                out[index] = verdict
+        workers = max(1, min(concurrency or limit, limit, len(todo)))
+        with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix=name) as pool:
+            for index, made in zip(todo, pool.map(make, todo), strict=True):
+                out[index] = made
     return [v for v in out if v is not None]
 
 

@@ -15,7 +15,6 @@ The embedded labeller is not cached: it is deterministic and cheap, and its rule
 
 from __future__ import annotations
 
-import concurrent.futures
 import hashlib
 import json
 import logging
@@ -31,7 +30,7 @@ from duplex.cache import KeyedStore, cache_dir
 from duplex.errors import ConfigError
 from duplex.judges import load_judge
 from duplex.judges.base import JudgeError
-from duplex.judges.engine import DEFAULT_BACKOFF, Backoff, Sleep, with_retries
+from duplex.judges.engine import DEFAULT_BACKOFF, Backoff, Sleep, fan_out, with_retries
 from duplex.judges.overlap import (
     EmbeddedLabeller,
     LabelCase,
@@ -214,10 +213,6 @@ def label_cases(
 ) -> list[LabelVerdict]:
     """Verdicts in the order of ``cases``; cached ones are not asked again."""
     keys = [label_key(labeller, c) for c in cases]
-    out: list[LabelVerdict | None] = [cache.get(k) if cache else None for k in keys]
-    todo = [i for i, v in enumerate(out) if v is None]
-    limit = labeller.max_concurrency
-    workers = max(1, min(concurrency or limit, limit, len(todo)))
 
     def one(index: int) -> LabelVerdict:
         verdict = label_with_retries(labeller, cases[index], backoff=backoff, sleep=sleep)
@@ -225,8 +220,5 @@ def label_cases(
             cache.put(keys[index], verdict)
         return verdict
 
-    if todo:
-        with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="label") as pool:
-            for index, verdict in zip(todo, pool.map(one, todo), strict=True):
-                out[index] = verdict
-    return [v for v in out if v is not None]
+    cached = [cache.get(k) if cache else None for k in keys]
+    return fan_out(cached, one, concurrency, labeller.max_concurrency, "label")

@@ -31,7 +31,7 @@ from duplex.judges.conversation import (
 from duplex.judges.engine import owned
 from duplex.metrics.tasks import TASKS
 from duplex.report.documents import ResultRow, build_summary, to_json
-from duplex.report.judged import RunJudge
+from duplex.report.judged import RunJudge, format_judging
 from duplex.report.store import RunStore
 from duplex.writing import append_line
 
@@ -127,26 +127,12 @@ def judge_conversation_run(
 
 
 def format_conversation_judged(summary: dict[str, Any]) -> str:
-    judge = summary.get("judge") or {}
-    lines = [
-        f"judge {judge.get('spec')} (model {judge.get('model')}, "
-        f"prompt {judge.get('prompt_version')})"
-    ]
-    for key in ("task_score", "instruction", "fluency"):
-        m = summary.get("metrics", {}).get(key, {})
-        if m.get("mean") is None:
-            lines.append(f"  {key:<12} -  (n=0)")
-        else:
-            lines.append(
-                f"  {key:<12} {m['mean']:.2f}  [{m['ci_low']:.2f}, {m['ci_high']:.2f}]  n={m['n']}"
-            )
-    items = judge.get("items", {})
-    lines.append(
-        f"  conversations: {items.get('judged', 0)} judged ({items.get('cached', 0)} from "
+    items = (summary.get("judge") or {}).get("items", {})
+    counts = (
+        f"conversations: {items.get('judged', 0)} judged ({items.get('cached', 0)} from "
         f"cache), {items.get('missing', 0)} missing"
     )
-    lines += [f"  missing {m['item_id']}: {m['reason']}" for m in judge.get("missing", [])]
-    return "\n".join(lines)
+    return format_judging(summary, ("task_score", "instruction", "fluency"), counts)
 
 
 def _judge(folder: Path, spec: str | None, concurrency: int | None) -> dict[str, Any]:

@@ -89,24 +89,33 @@ def save_judged_summary(store: RunStore, summary: dict[str, Any]) -> dict[str, A
 
 def format_judged(summary: dict[str, Any]) -> str:
     """A few lines for the terminal."""
-    judge = summary.get("judge", {})
+    items = summary.get("judge", {}).get("items", {})
+    counts = (
+        f"items: {items.get('judged', 0)} judged ({items.get('cached', 0)} from cache), "
+        f"{items.get('no_response', 0)} without a response, {items.get('missing', 0)} missing"
+    )
+    return format_judging(summary, ("judge_score", "judge_score_strict"), counts)
+
+
+def format_judging(summary: dict[str, Any], keys: tuple[str, ...], counts: str) -> str:
+    """The judge, each metric of ``keys`` with its interval, the ``counts`` line and what is
+    missing: how every run judging is said on the terminal."""
+    judge = summary.get("judge") or {}
     lines = [
         f"judge {judge.get('spec')} (model {judge.get('model')}, "
         f"prompt {judge.get('prompt_version')})"
     ]
-    for key in ("judge_score", "judge_score_strict"):
+    width = max(len(k) for k in keys)
+    for key in keys:
         m = summary.get("metrics", {}).get(key, {})
         if m.get("mean") is None:
-            lines.append(f"  {key:<20} -  (n=0)")
+            lines.append(f"  {key:<{width}} -  (n=0)")
         else:
             lines.append(
-                f"  {key:<20} {m['mean']:.2f}  [{m['ci_low']:.2f}, {m['ci_high']:.2f}]  n={m['n']}"
+                f"  {key:<{width}} {m['mean']:.2f}  [{m['ci_low']:.2f}, {m['ci_high']:.2f}]  "
+                f"n={m['n']}"
             )
-    items = judge.get("items", {})
-    lines.append(
-        f"  items: {items.get('judged', 0)} judged ({items.get('cached', 0)} from cache), "
-        f"{items.get('no_response', 0)} without a response, {items.get('missing', 0)} missing"
-    )
+    lines.append(f"  {counts}")
     lines += [f"  missing {m['item_id']}: {m['reason']}" for m in judge.get("missing", [])]
     return "\n".join(lines)
 

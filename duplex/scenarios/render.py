@@ -138,22 +138,36 @@ def _overlap_speech(item: ItemSpec, spec: OverlapSpec, where: str) -> tuple[Samp
     return wet, dry.size
 
 
+def _reactive_cue(
+    name: str,
+    text: str,
+    cue_audio: Samples,
+    after_model_onset: float,
+    fallback_after: float,
+    end: int,
+) -> tuple[ReactiveCue, int]:
+    """A cue armed when the script ends (sample ``end``), and the sample where its audio ends if
+    it starts as late as it can: ``after_model_onset`` after a model onset at the fallback."""
+    fallback = end + audio.seconds_to_samples(fallback_after, SESSION_RATE)
+    latest_start = fallback + audio.seconds_to_samples(after_model_onset, SESSION_RATE)
+    cue = ReactiveCue(
+        name=name,
+        text=text,
+        audio=cue_audio,
+        after_model_onset=after_model_onset,
+        armed_at=end / SESSION_RATE,
+        fallback_at=fallback / SESSION_RATE,
+    )
+    return cue, latest_start + cue_audio.size
+
+
 def _overlap_cue(
     item: ItemSpec, spec: OverlapSpec, annotations: Annotations, end: int, where: str
 ) -> tuple[ReactiveCue, Overlap, int]:
     """The overlap cue, what the item plans, and the sample where its latest start ends."""
     cue_audio, speech = _overlap_speech(item, spec, where)
-    fallback = end + audio.seconds_to_samples(spec.fallback_after, SESSION_RATE)
-    latest_end = (
-        fallback + audio.seconds_to_samples(spec.after_model_onset, SESSION_RATE) + cue_audio.size
-    )
-    cue = ReactiveCue(
-        name="overlap",
-        text=spec.text,
-        audio=cue_audio,
-        after_model_onset=spec.after_model_onset,
-        armed_at=end / SESSION_RATE,
-        fallback_at=fallback / SESSION_RATE,
+    cue, latest_end = _reactive_cue(
+        "overlap", spec.text, cue_audio, spec.after_model_onset, spec.fallback_after, end
     )
     planned = Overlap(
         text=spec.text,
@@ -184,17 +198,10 @@ def layout(
     if item.interrupt is not None:
         spec = item.interrupt
         cue_audio = _speech(item, spec.text, where, "interrupt.say")
-        fallback = end + audio.seconds_to_samples(spec.fallback_after, SESSION_RATE)
-        latest_start = fallback + audio.seconds_to_samples(spec.after_model_onset, SESSION_RATE)
-        total = latest_start + cue_audio.size + tail
-        cue = ReactiveCue(
-            name="interrupt",
-            text=spec.text,
-            audio=cue_audio,
-            after_model_onset=spec.after_model_onset,
-            armed_at=end / SESSION_RATE,
-            fallback_at=fallback / SESSION_RATE,
+        cue, latest_end = _reactive_cue(
+            "interrupt", spec.text, cue_audio, spec.after_model_onset, spec.fallback_after, end
         )
+        total = latest_end + tail
         cues = (cue,)
         annotations = replace(
             annotations,
