@@ -17,8 +17,8 @@ on the session's ``output.wav`` with the run's VAD rule (Silero, energy-refined 
 - ``pitch_hz``: mean F0 over the voiced frames of the response (Praat's autocorrelation pitch,
   through praat-parselmouth), None when no frame is voiced or the package is missing.
 
-How the turn, the event and the words are found depends on the task (:data:`VIEWS`): adding a task
-is adding a view.
+How the turn, the event and the words are found depends on the task: each names its view
+(``Task.view``, :mod:`duplex.metrics.views`).
 """
 
 from __future__ import annotations

@@ -61,6 +61,7 @@ from duplex.metrics.analysis import OutputAnalysis
 from duplex.metrics.response import utterances
 from duplex.metrics.tasks import FdbFormat, Metric, Task, Value
 from duplex.metrics.timing_bins import onset_distribution
+from duplex.metrics.views import turn_view
 from duplex.simulator.recording import Recording
 from duplex.speech import fdb_vad
 from duplex.speech.asr import Word
@@ -144,6 +145,7 @@ def score(
 
 TASK = Task(
     name="backchannel",
+    view=turn_view,
     version="2",
     score=score,
     metrics=(

@@ -33,6 +33,7 @@ from duplex.metrics.takeover import (
     windowed_takeover,
 )
 from duplex.metrics.tasks import FdbFormat, Metric, Task, Value
+from duplex.metrics.views import turn_view
 from duplex.simulator.recording import Recording
 from duplex.speech.asr import Transcript, Word
 from duplex.timeline import Span
@@ -82,6 +83,7 @@ def write_fdb(
 
 TASK = Task(
     name="pause_handling",
+    view=turn_view,
     version="2",
     score=score,
     metrics=(

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from duplex.errors import ConfigError
+from duplex.metrics.views import View
 from duplex.registry import Registry
 
 if TYPE_CHECKING:
@@ -115,6 +116,8 @@ class Task:
     ``prepare``: annotations the task derives from an item's before a session (the backchannel
     reference). ``needs_words``: whether the scorer reads the transcript; when it does not, the
     ASR is skipped. ``rank``: the task's place on the leaderboard (Full-Duplex-Bench's order).
+    ``view``: the user's turn, the event and the words of an item's response, read back from its
+    row and ``session.json`` (:mod:`duplex.metrics.views`), for the arena and the rubric.
     ``turns``, when a task has it, returns per-turn rows (a conversation's exchanges), stored as
     the row's ``turns``.
     """
@@ -131,6 +134,8 @@ class Task:
     needs_words: bool = True
     rank: int = 100
     turns: TurnRows | None = None
+    #: where the arena and the rubric find an item's response (None: they cannot judge the task)
+    view: View | None = None
     _index: dict[str, Metric] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -34,6 +34,7 @@ from duplex.metrics import fdb_rules, fdbio
 from duplex.metrics.analysis import OutputAnalysis
 from duplex.metrics.response import response, talking_at
 from duplex.metrics.tasks import FdbFormat, Metric, Task, Value
+from duplex.metrics.views import turn_view
 from duplex.simulator.recording import Recording
 from duplex.speech.asr import Transcript, Word
 from duplex.timeline import SpeechSpan
@@ -80,6 +81,7 @@ def write_fdb(
 
 TASK = Task(
     name="turn_taking",
+    view=turn_view,
     version="2",
     score=score,
     metrics=(

@@ -7,7 +7,7 @@ import pytest
 
 from duplex.arena.responses import Response, SpeechFeatures, measure
 from duplex.audio import rms_db
-from duplex.report.arena_responses import VIEWS
+from duplex.metrics import TASKS
 from tests.speech.speechdata import RATE, place, say
 from tests.support.praat import HAVE_PRAAT
 
@@ -74,7 +74,7 @@ def test_views_per_task() -> None:
     session = {
         "annotations": {"speech": [{"start": 0.5, "end": 2.0, "text": "Hi?"}], "turn_end": 2.0}
     }
-    view = VIEWS.get("turn_taking")({"transcript": "Hello."}, session)
+    view = TASKS.get("turn_taking").view({"transcript": "Hello."}, session)
     assert view is not None and (view.turn, view.event, view.text) == ("Hi?", 2.0, "Hello.")
     row = {
         "metrics": {"interrupt_end_s": 5.5},
@@ -84,6 +84,6 @@ def test_views_per_task() -> None:
             "response_transcript": "Okay.",
         },
     }
-    view = VIEWS.get("user_interruption")(row, session)
+    view = TASKS.get("user_interruption").view(row, session)
     assert view is not None and view.event == 5.5 and "Wait, stop." in view.turn
-    assert VIEWS.get("user_interruption")({"metrics": {}}, session) is None
+    assert TASKS.get("user_interruption").view({"metrics": {}}, session) is None
