@@ -68,3 +68,12 @@ def summarize(
         low, high = bootstrap_ci(vals, seed=seed)
         out[key] = {"mean": float(np.mean(vals)), "ci_low": low, "ci_high": high, "n": len(vals)}
     return out
+
+
+def number(v: Any) -> float | None:
+    """A metric value as a float; None for missing, NaN, strings and other non-numbers."""
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, int | float) and not math.isnan(v):
+        return float(v)
+    return None

@@ -46,8 +46,9 @@ from duplex.metrics import fdb_rules, fdbio
 from duplex.metrics.analysis import OutputAnalysis
 from duplex.metrics.fdb_rules import Stamp
 from duplex.metrics.response import response, stop_latency, words_from
+from duplex.metrics.stats import number
 from duplex.metrics.tasks import FdbFormat, Metric, Task, Value
-from duplex.metrics.views import ItemView, finite
+from duplex.metrics.views import ItemView
 from duplex.simulator.recording import Recording
 from duplex.speech.asr import Transcript, Word
 
@@ -186,7 +187,7 @@ def write_fdb(
 def view(row: dict[str, Any], session: dict[str, Any]) -> ItemView | None:
     """The interruption (the context, then what the user cut in with), answered after it ends."""
     details, metrics = row.get("details") or {}, row.get("metrics") or {}
-    end = finite(metrics.get("interrupt_end_s"))
+    end = number(metrics.get("interrupt_end_s"))
     if end is None or not details.get("context") or not details.get("interrupt_text"):
         return None
     turn = f"{details['context']}\n(the user cuts in) {details['interrupt_text']}"

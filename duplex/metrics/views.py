@@ -7,7 +7,6 @@ knowledge, so each task names its view (``Task.view``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,10 +33,3 @@ def turn_view(row: dict[str, Any], session: dict[str, Any]) -> ItemView | None:
         return None
     turn = " ".join(str(s.get("text", "")) for s in speech).strip()
     return ItemView(turn, float(ann.get("turn_end", speech[-1]["end"])), str(row.get("transcript")))
-
-
-def finite(v: Any) -> float | None:
-    """A row's value as a float; None for missing, NaN and non-numbers."""
-    if isinstance(v, int | float) and not isinstance(v, bool) and not math.isnan(v):
-        return float(v)
-    return None

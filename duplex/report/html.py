@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from duplex.errors import AudioError, ConfigError, ResultsError
+from duplex.metrics.stats import number
 from duplex.provenance import STEP_RE
 from duplex.report.conversation_view import conversation_html
 from duplex.report.media import encode_clip, envelope, session_mix
 from duplex.report.preference import RUBRIC_NOTE, arena_section, rubric_columns
-from duplex.report.rundata import RunData, number
+from duplex.report.rundata import RunData
 from duplex.report.runs import directions, expand_runs
 from duplex.report.svg import (
     LEFT,

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from duplex.errors import ResultsError
-from duplex.metrics.stats import summarize
-from duplex.report.rundata import RunData, number
+from duplex.metrics.stats import number, summarize
+from duplex.report.rundata import RunData
 
 TASK = "probe"
 REFERENCE = "t2t"

@@ -3,11 +3,11 @@ a probe run): what ``compare`` and ``report`` work on."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from duplex.metrics.stats import number
 from duplex.provenance import step_in
 
 Direction = str  # "lower" | "higher"
@@ -86,12 +86,3 @@ class RunData:
             if step is not None:
                 return step
         return None
-
-
-def number(v: Any) -> float | None:
-    """A metric value as a float; None for missing, NaN, strings and other non-numbers."""
-    if isinstance(v, bool):
-        return float(v)
-    if isinstance(v, int | float) and not math.isnan(v):
-        return float(v)
-    return None
