@@ -214,11 +214,16 @@ def _sweep_parser(sub: Any) -> None:
     sweep.add_argument("--no-progress", action="store_true")
 
 
+#: metrics.analysis.SCORE_BATCH, written here so that building the parser imports no scorer
+#: (tests/test_cli.py checks they agree)
+SCORE_BATCH = 8
+
+
 def _score_batch_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--score-batch",
         type=int,
-        default=8,
+        default=SCORE_BATCH,
         metavar="N",
         help="score N finished sessions together: their ASR shares batches on every core (same "
         "words as one at a time; real-time --concurrency runs score each as it ends)",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from duplex.errors import ConfigError, DuplexError
 from duplex.metrics import analyze_each
-from duplex.metrics.analysis import OutputAnalysis
+from duplex.metrics.analysis import SCORE_BATCH, OutputAnalysis
 from duplex.metrics.conversation import CUE as CONVERSATION
 from duplex.metrics.tasks import Task, load_task_suite
 from duplex.models.base import LockstepModel, Model
@@ -74,7 +74,7 @@ class RunConfig:
     #: finished sessions scored together (lock-step and one-at-a-time real time): their outputs'
     #: windows share the ASR's batches on every core, with the same words as one at a time; a
     #: killed run has up to this many sessions on disk without a result line (resume reruns them)
-    score_batch: int = 8
+    score_batch: int = SCORE_BATCH
 
 
 class Ended(NamedTuple):

@@ -182,3 +182,10 @@ def test_a_benchmark_reads_its_own_options(capsys: pytest.CaptureFixture[str]) -
         main(["bench", "overlap-labels", "--help"])
     assert exc.value.code == 0
     assert "--items" in capsys.readouterr().out
+
+
+def test_the_parsers_score_batch_is_the_runs() -> None:
+    import duplex.cli
+    from duplex.metrics.analysis import SCORE_BATCH
+
+    assert duplex.cli.SCORE_BATCH == SCORE_BATCH == RunConfig(suite="x").score_batch

@@ -37,6 +37,7 @@ import numpy as np
 from duplex.annotations import Annotations
 from duplex.audio import SESSION_RATE, Placed, Samples, mix, resample, trim_silence
 from duplex.bench.base import Benchmark
+from duplex.metrics.analysis import SCORE_BATCH
 from duplex.simulator.recording import Recording
 from duplex.timeline import Span, SpeechSpan
 
@@ -166,7 +167,7 @@ class Mode:
 
 
 #: Recordings a run scores together by default (``run --score-batch``).
-RUN_BATCH = 8
+RUN_BATCH = SCORE_BATCH
 MODES = {
     "one at a time": Mode(1),
     f"in {RUN_BATCH}s (run)": Mode(RUN_BATCH),
@@ -214,17 +215,14 @@ def _without_the_run(case: Case, mode: Mode, stages: dict[str, float]) -> list[s
     """The VAD, then greedy decoding or the encoder alone over the windows a run decodes, in
     the run's groups; the transcripts (none for the encoder)."""
     from duplex.metrics import scoring_workers
+    from duplex.metrics.analysis import asr_requests
     from duplex.speech import asr, batched
-    from duplex.speech.vad import speech_segments
 
     texts: list[str] = []
     for i in range(0, len(case.recordings), mode.batch):
         group = case.recordings[i : i + mode.batch]
         t = time.perf_counter()
-        requests: list[asr.Request] = []
-        for rec in group:
-            x16 = resample(rec.model, rec.sample_rate, asr.ASR_RATE)
-            requests.append((x16, asr.ASR_RATE, speech_segments(x16, asr.ASR_RATE)))
+        requests = asr_requests(group)  # what the run's ASR is asked: the same windows
         t1 = time.perf_counter()
         workers = scoring_workers(len(group))
         model = asr.batch_model(workers)

@@ -14,11 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from duplex.audio import resample
+from duplex.audio import Samples, resample
 from duplex.errors import DuplexError
 from duplex.metrics.fdb_rules import Stamp
 from duplex.simulator.recording import Recording
-from duplex.speech.asr import ASR_BACKENDS, ASR_RATE, EMPTY, Transcript, asr_provenance
+from duplex.speech.asr import (
+    ASR_BACKENDS,
+    ASR_RATE,
+    EMPTY,
+    Transcript,
+    asr_provenance,
+)
 from duplex.speech.vad import speech_segments, vad_provenance
 from duplex.timeline import Span
 
@@ -66,12 +72,29 @@ class OutputAnalysis:
         )
 
 
+#: Finished sessions (or FDB samples) a run analyses together by default (``run --score-batch``).
+SCORE_BATCH = 8
+
+
 def scoring_workers(recordings: int) -> int:
     """Cores for the ASR of ``recordings`` analysed at once: one per recording up to the cores
     this process may use (one-thread decoders side by side keep the cores busier than one
     decoder on all of them), and one for a single recording (its decoder then uses every core)."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(recordings, usable or 1))
+
+
+def asr_requests(
+    recordings: Sequence[Recording], vad: str = "silero"
+) -> list[tuple[Samples, int, tuple[Span, ...]]]:
+    """Each recording's model channel at the ASR's rate with its VAD segments (which gate the
+    words): what the ASR is asked. Resampled once, since the VAD and the ASR both read 16 kHz."""
+    requests = []
+    for r in recordings:
+        x16 = resample(r.model, r.sample_rate, ASR_RATE)
+        gate = speech_segments(r.model, r.sample_rate, backend=vad, resampled=x16)
+        requests.append((x16, ASR_RATE, tuple(gate)))
+    return requests
 
 
 def analyze_output(
@@ -101,18 +124,13 @@ def analyze_outputs(
     """:func:`analyze_output` of several recordings at once: the ASR decodes their windows in
     shared batches on ``workers`` cores. Each analysis is the one :func:`analyze_output` gives."""
     t0 = time.perf_counter()
-    # Resampled once: the VAD and the ASR both read 16 kHz.
-    audio = [resample(r.model, r.sample_rate, ASR_RATE) for r in recordings]
-    activity = [
-        tuple(speech_segments(r.model, r.sample_rate, backend=vad, resampled=x16))
-        for r, x16 in zip(recordings, audio, strict=True)
-    ]
+    requests = asr_requests(recordings, vad)
+    activity = [gate for _, _, gate in requests]
     t1 = time.perf_counter()
     provenance: dict[str, Any] = {"vad": vad_provenance(vad)}
     transcripts = [EMPTY] * len(recordings)
     if asr is not None:
         backend = ASR_BACKENDS.get(asr)
-        requests = [(x16, ASR_RATE, a) for x16, a in zip(audio, activity, strict=True)]
         transcripts = backend.many(requests, workers=workers)
         provenance["asr"] = asr_provenance(asr)
     if timings is not None:
@@ -132,8 +150,8 @@ def analyze_each(
     the others are still analysed."""
     if not recordings:
         return []
+    workers = scoring_workers(len(recordings))
     try:
-        workers = scoring_workers(len(recordings))
         return list(analyze_outputs(recordings, vad=vad, asr=asr, workers=workers))
     except DuplexError as exc:
         if len(recordings) == 1:

@@ -37,7 +37,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -45,7 +45,7 @@ from duplex.annotations import CLEAN_SUFFIX, Annotations, pair_id
 from duplex.audio import fit_length, read_wav, wav_shortfall
 from duplex.errors import ConfigError, DuplexError, ScenarioError
 from duplex.metrics import analyze_each, analyze_output, fdbio
-from duplex.metrics.analysis import OutputAnalysis
+from duplex.metrics.analysis import SCORE_BATCH, OutputAnalysis
 from duplex.metrics.fdb_rules import Stamp
 from duplex.metrics.tasks import TASKS, FdbFormat, Task
 from duplex.report.documents import ResultRow, RunSettings, Summary, build_summary
@@ -222,10 +222,6 @@ def score_fdb_folder(
     return FdbResults(rows, _summary(root, spec, rows, vad, asr, seed))
 
 
-#: FDB samples analysed together by ``score --fdb`` (as ``run --score-batch``'s default).
-SCORE_BATCH = 8
-
-
 def _score_samples(
     runs: list[tuple[Path, str, str]], task: Task, context: Any, vad: str, asr: str
 ) -> list[ResultRow]:
@@ -245,18 +241,13 @@ def _score_samples(
             for k, s in enumerate(loaded)
             if not isinstance(s, DuplexError) and _asr_for(s, task, asr) == wanted
         ]
-        found = analyze_each([_recording(loaded[k]) for k in which], vad=vad, asr=wanted)
+        found = analyze_each([_ok(loaded[k])[0] for k in which], vad=vad, asr=wanted)
         analyses.update(zip(which, found, strict=True))
     rows = []
     for k, (_, item_id, _) in enumerate(runs):
-        sample, analysis = loaded[k], analyses.get(k)
         try:
-            if isinstance(sample, DuplexError):
-                raise sample
-            if isinstance(analysis, DuplexError):
-                raise analysis
-            assert analysis is not None
-            rows.append(_row(item_id, task, sample, analysis, _asr_for(sample, task, asr)))
+            sample = _ok(loaded[k])
+            rows.append(_row(item_id, task, sample, _ok(analyses[k]), _asr_for(sample, task, asr)))
         except DuplexError as exc:
             rows.append(ResultRow.failure(item_id, str(exc)))
     return rows
@@ -266,9 +257,14 @@ def _asr_for(sample: FdbSample, task: Task, asr: str) -> str | None:
     return asr if sample[2] is None and task.needs_words else None
 
 
-def _recording(sample: FdbSample | DuplexError) -> Recording:
-    assert not isinstance(sample, DuplexError)
-    return sample[0]
+T = TypeVar("T")
+
+
+def _ok(result: T | DuplexError) -> T:
+    """``result``, or its error raised."""
+    if isinstance(result, DuplexError):
+        raise result
+    return result
 
 
 def _row(

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from duplex.errors import ConfigError
+from duplex.metrics.analysis import SCORE_BATCH
 from duplex.probes.run import ProbeConfig, run_probe, write_results
 from duplex.probes.sweep import Checkpoint, find_checkpoints, model_for
 from duplex.provenance import run_folder
@@ -48,7 +49,7 @@ class SweepConfig:
     clock: str = "auto"
     batch: int = 1
     #: as run --score-batch
-    score_batch: int = 8
+    score_batch: int = SCORE_BATCH
     retries: int = 0
     #: the judge of the runs that have one (as ``run --judge``); None: only what needs no judge
     judge: str | None = None
